@@ -1,0 +1,92 @@
+/**
+ * @file switchboard.h  Call engine API: what apps use to handle calls
+ *
+ * A call is a set of legs, each one SIP dialog. Apps answer, ring and hang
+ * up legs, dial one or many targets with a strategy and a timeout, and
+ * bridge two legs; they learn what happens through leg and dial events.
+ */
+#ifndef SWITCHBOARD_H
+#define SWITCHBOARD_H
+
+struct leg;
+struct dial;
+struct bridge;
+
+/** State of a leg */
+enum leg_state {
+	LEG_NEW = 0,      /**< Incoming, nothing but 100 sent yet  */
+	LEG_CALLING,      /**< Outgoing, INVITE sent               */
+	LEG_EARLY,        /**< Provisional response sent/received  */
+	LEG_ANSWERED,     /**< 2xx sent/received                   */
+	LEG_CLOSED,       /**< Ended                               */
+};
+
+/** Events a leg reports to its owner */
+enum leg_event {
+	LEG_EV_PROGRESS,  /**< Far end sent 18x (sdp maybe set)    */
+	LEG_EV_ANSWERED,  /**< Far end answered (sdp set)          */
+	LEG_EV_CLOSED,    /**< Leg ended (scode and reason set)    */
+};
+
+/** Details of a leg event */
+struct leg_evinfo {
+	uint16_t scode;              /**< SIP status, or cause of close  */
+	const char *reason;          /**< Reason phrase or why it ended  */
+	const struct mbuf *sdp;      /**< Session description, or NULL   */
+};
+
+typedef void (leg_event_h)(struct leg *leg, enum leg_event ev,
+			   const struct leg_evinfo *info, void *arg);
+
+/**
+ * A re-INVITE or UPDATE with a new offer arrived on a leg. The handler
+ * fills *answerp with the answer to send, or returns an error (488).
+ */
+typedef int (leg_offer_h)(struct leg *leg, const struct mbuf *offer,
+			  struct mbuf **answerp, void *arg);
+
+void leg_set_handlers(struct leg *leg, leg_event_h *eventh,
+		      leg_offer_h *offerh, void *arg);
+int  leg_progress(struct leg *leg, uint16_t scode, const char *reason,
+		  const struct mbuf *sdp);
+int  leg_answer(struct leg *leg, const struct mbuf *sdp);
+void leg_hangup(struct leg *leg, uint16_t scode, const char *reason);
+int  leg_modify(struct leg *leg, const struct mbuf *sdp);
+enum leg_state leg_state(const struct leg *leg);
+const char *leg_caller(const struct leg *leg);
+const char *leg_caller_name(const struct leg *leg);
+const char *leg_dialled(const struct leg *leg);
+const char *leg_peer(const struct leg *leg);
+const char *leg_callid(const struct leg *leg);
+const struct mbuf *leg_remote_sdp(const struct leg *leg);
+int  leg_debug(struct re_printf *pf, const struct leg *leg);
+
+
+/** How a dial rings its targets */
+enum dial_strategy {
+	DIAL_RING_ALL = 0,  /**< Every contact of every target at once  */
+	DIAL_IN_ORDER,      /**< One target after another (hunt)        */
+};
+
+/**
+ * A dial ended. On success winner is the answered outgoing leg: mem_ref
+ * it to keep it (bridge it), or it is hung up when the handler returns.
+ * Otherwise scode says why (480, 486, 6xx...).
+ */
+typedef void (dial_h)(struct dial *dial, struct leg *winner, uint16_t scode,
+		      const char *reason, void *arg);
+
+int  dial_alloc(struct dial **dialp, struct leg *caller,
+		const char * const *targetv, size_t targetc,
+		enum dial_strategy strategy, uint32_t timeout_s,
+		dial_h *dialh, void *arg);
+
+
+/** A bridge ended because one of its legs did */
+typedef void (bridge_end_h)(struct bridge *br, struct leg *ended,
+			    const struct leg_evinfo *info, void *arg);
+
+int  bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
+		  bridge_end_h *endh, void *arg);
+
+#endif

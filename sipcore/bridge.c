@@ -1,0 +1,115 @@
+/**
+ * @file bridge.c  Two answered legs joined: offers and hang-ups cross
+ *
+ * Media goes end to end for now: an offer from one side goes to the other
+ * as a re-INVITE, and is answered at once with that other side's last
+ * description (sipsess answers offers synchronously).
+ */
+#include <re.h>
+#include "sipcore.h"
+
+
+/** Two joined legs */
+struct bridge {
+	struct leg *a;          /**< One side (ref)                  */
+	struct leg *b;          /**< The other side (ref)            */
+	bridge_end_h *endh;     /**< Called when either side ends    */
+	void *arg;              /**< Handler argument                */
+};
+
+
+static void destructor(void *arg)
+{
+	struct bridge *br = arg;
+
+	leg_set_handlers(br->a, NULL, NULL, NULL);
+	leg_set_handlers(br->b, NULL, NULL, NULL);
+	mem_deref(br->a);
+	mem_deref(br->b);
+}
+
+
+static struct leg *other(const struct bridge *br, const struct leg *leg)
+{
+	return leg == br->a ? br->b : br->a;
+}
+
+
+static void event_handler(struct leg *leg, enum leg_event ev,
+			  const struct leg_evinfo *info, void *arg)
+{
+	struct bridge *br = arg;
+
+	if (ev != LEG_EV_CLOSED)
+		return;
+
+	leg_hangup(other(br, leg), 0, NULL);
+
+	if (br->endh)
+		br->endh(br, leg, info, br->arg);
+}
+
+
+static int offer_handler(struct leg *leg, const struct mbuf *offer,
+			 struct mbuf **answerp, void *arg)
+{
+	struct bridge *br = arg;
+	struct leg *peer = other(br, leg);
+	const struct mbuf *last = leg_remote_sdp(peer);
+	struct mbuf *answer;
+	int err;
+
+	if (!last)
+		return EPROTO;
+
+	err = leg_modify(peer, offer);
+	if (err)
+		return err;
+
+	answer = mbuf_alloc(last->end);
+	if (!answer)
+		return ENOMEM;
+
+	(void)mbuf_write_mem(answer, last->buf, last->end);
+	answer->pos = 0;
+	*answerp = answer;
+
+	return 0;
+}
+
+
+/**
+ * Join two answered legs
+ *
+ * @param brp  Pointer to allocated bridge; mem_deref unjoins (no hang-up)
+ * @param a    One leg
+ * @param b    The other leg
+ * @param endh Called when either leg ends (the other is hung up)
+ * @param arg  Handler argument
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
+		 bridge_end_h *endh, void *arg)
+{
+	struct bridge *br;
+
+	if (!brp || !a || !b || a == b)
+		return EINVAL;
+
+	br = mem_zalloc(sizeof(*br), destructor);
+	if (!br)
+		return ENOMEM;
+
+	br->a = mem_ref(a);
+	br->b = mem_ref(b);
+	br->endh = endh;
+	br->arg = arg;
+
+	leg_set_handlers(a, event_handler, offer_handler, br);
+	leg_set_handlers(b, event_handler, offer_handler, br);
+
+	*brp = br;
+
+	return 0;
+}

@@ -1,0 +1,313 @@
+/**
+ * @file sipcore.h  Internal interfaces of the switchboard SIP core
+ */
+#ifndef SIPCORE_H
+#define SIPCORE_H
+
+#include "switchboard.h"
+
+
+/* ---- configuration (conf.c) ---- */
+
+enum { SB_ADDR_MAX = 8, SB_PATH_MAX = 256 };
+
+/** Listen addresses of one SIP transport */
+struct sb_listen {
+	struct sa addrv[SB_ADDR_MAX];  /**< Addresses, in config order     */
+	size_t addrc;                  /**< Number of addresses           */
+};
+
+/** Daemon configuration: defaults, then overwritten by the config file */
+struct sb_conf {
+	struct sb_listen sip_udp;      /**< sip_listen_udp                */
+	struct sb_listen sip_tcp;      /**< sip_listen_tcp                */
+	struct sb_listen sip_tls;      /**< sip_listen_tls                */
+	char sip_domain[128];          /**< SIP domain and digest realm   */
+	char sip_tls_cert[SB_PATH_MAX];/**< PEM cert+key, or "" = own     */
+	uint32_t sip_max_conn_per_ip;  /**< TCP/TLS connections per source*/
+	char store_path[SB_PATH_MAX];  /**< SQLite database file          */
+	int log_level;                 /**< DBG_ERR .. DBG_DEBUG          */
+	uint32_t call_noanswer_timeout;/**< Seconds before 480            */
+	uint32_t call_max;             /**< Concurrent calls at most      */
+	uint32_t reg_min_expires;      /**< Seconds, 423 below            */
+	uint32_t reg_max_expires;      /**< Seconds, clamped above        */
+	uint32_t reg_default_expires;  /**< Seconds when none is asked    */
+	uint32_t reg_max_contacts;     /**< Contacts per extension        */
+	uint32_t reg_keepalive_interval; /**< OPTIONS period, 0 = off     */
+	uint32_t auth_nonce_lifetime;  /**< Seconds a nonce is fresh      */
+	struct sa api_listen;          /**< HTTP API address              */
+	char api_token[128];           /**< Bearer token, "" = generated  */
+};
+
+void conf_defaults(struct sb_conf *cfg);
+int  conf_load(struct sb_conf *cfg, const char *path);
+int  conf_parse(struct sb_conf *cfg, const char *buf, size_t len,
+		const char *name);
+
+
+/* ---- logging (log.c) ---- */
+
+void log_init(int level);
+void log_set_level(int level);
+
+
+/* ---- store (store*.c) ---- */
+
+struct store;
+
+enum {
+	EXT_NUMBER_MAX = 32,
+	EXT_NAME_MAX   = 64,
+	EXT_PIN_MAX    = 16,
+};
+
+/** Order of the digest challenges sent to an extension */
+enum auth_order {
+	AUTH_MD5_FIRST = 0,
+	AUTH_SHA256_FIRST,
+	AUTH_MD5_ONLY,
+	AUTH_SHA256_ONLY,
+};
+
+/** An extension as stored: never the plaintext password */
+struct ext {
+	char number[EXT_NUMBER_MAX];   /**< Dialled number, also username */
+	char name[EXT_NAME_MAX];       /**< Display name                  */
+	char ha1_md5[33];              /**< MD5(user:realm:password), hex */
+	char ha1_sha256[65];           /**< SHA-256 of the same, hex      */
+	char vm_pin[EXT_PIN_MAX];      /**< Voicemail PIN (placeholder)   */
+	enum auth_order auth_order;    /**< Challenge order               */
+};
+
+/** A registered contact as stored */
+struct contact_rec {
+	char aor[EXT_NUMBER_MAX];      /**< Extension number              */
+	char uri[512];                 /**< Contact URI                   */
+	char callid[256];              /**< Call-ID of the REGISTER       */
+	uint32_t cseq;                 /**< CSeq of the REGISTER          */
+	int64_t expires_at;            /**< Unix time                     */
+	struct sa received;            /**< Source address of the flow    */
+	enum sip_transp tp;            /**< Transport of the flow         */
+	char user_agent[128];          /**< User-Agent header             */
+};
+
+/** A call detail record */
+struct cdr {
+	int64_t id;                    /**< Row id (read only)            */
+	char call_id[128];             /**< Our call id                   */
+	char caller[EXT_NUMBER_MAX];   /**< Authenticated caller          */
+	char callee[64];               /**< Dialled number                */
+	int64_t start_ms;              /**< INVITE received, unix ms      */
+	int64_t answer_ms;             /**< 200 sent, 0 if never          */
+	int64_t end_ms;                /**< Call ended, unix ms           */
+	char disposition[16];          /**< ANSWERED, BUSY, NOANSWER, ... */
+	uint16_t cause;                /**< Final SIP status              */
+	char reason[64];               /**< Why it ended                  */
+};
+
+typedef int (store_ext_h)(const struct ext *ext, void *arg);
+typedef int (store_contact_h)(const struct contact_rec *rec, void *arg);
+typedef int (store_cdr_h)(const struct cdr *cdr, void *arg);
+
+/** Prepared statements; their SQL is listed once in store.c */
+enum store_stmt {
+	STMT_BEGIN = 0,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_EXT_GET,
+	STMT_EXT_INSERT,
+	STMT_EXT_UPDATE,
+	STMT_EXT_DELETE,
+	STMT_EXT_LIST,
+	STMT_CONTACT_PUT,
+	STMT_CONTACT_DEL,
+	STMT_CONTACT_DEL_AOR,
+	STMT_CONTACT_LIST,
+	STMT_CDR_ADD,
+	STMT_CDR_UPDATE,
+	STMT_CDR_LIST,
+	STMT_SETTING_GET,
+	STMT_SETTING_PUT,
+	STMT_COUNT
+};
+
+struct sqlite3_stmt;
+struct sqlite3;
+
+int  store_open(struct store **stp, const char *path);
+struct sqlite3_stmt *store_stmt(struct store *st, enum store_stmt id);
+int  store_step(struct store *st, struct sqlite3_stmt *stmt, bool *row);
+int  store_exec(struct store *st, enum store_stmt id);
+int  store_migrate(struct sqlite3 *db, const char *path);
+int  store_db_version(struct sqlite3 *db);
+int  store_errcode(struct store *st, int rc, const char *what);
+void store_text(char *dst, size_t sz, struct sqlite3_stmt *stmt, int col);
+int  store_schema_version(struct store *st);
+int  store_ext_get(struct store *st, const char *number, struct ext *ext);
+int  store_ext_put(struct store *st, const struct ext *ext, bool create);
+int  store_ext_del(struct store *st, const char *number);
+int  store_ext_list(struct store *st, store_ext_h *h, void *arg);
+int  store_contact_put(struct store *st, const struct contact_rec *rec);
+int  store_contact_del(struct store *st, const char *aor, const char *uri);
+int  store_contact_del_aor(struct store *st, const char *aor);
+int  store_contact_list(struct store *st, store_contact_h *h, void *arg);
+int  store_cdr_add(struct store *st, struct cdr *cdr);
+int  store_cdr_update(struct store *st, const struct cdr *cdr);
+int  store_cdr_list(struct store *st, uint32_t limit, int64_t before_id,
+		    store_cdr_h *h, void *arg);
+int  store_setting_get(struct store *st, const char *key, char *val,
+		       size_t sz);
+int  store_setting_put(struct store *st, const char *key, const char *val);
+
+
+/* ---- digest (digest.c): RFC 2617/7616/8760 arithmetic ---- */
+
+enum digest_alg {
+	DIGEST_MD5 = 0,
+	DIGEST_SHA256,
+};
+
+enum { DIGEST_HEX_MAX = 65 };
+
+const char *digest_alg_name(enum digest_alg alg);
+int  digest_alg_decode(enum digest_alg *algp, const struct pl *name);
+int  digest_ha1(char *hex, size_t sz, enum digest_alg alg,
+		const char *user, const char *realm, const char *password);
+int  digest_response(char *hex, size_t sz, enum digest_alg alg,
+		     const char *ha1, const struct pl *nonce,
+		     const struct pl *nc, const struct pl *cnonce,
+		     const struct pl *qop, const struct pl *method,
+		     const struct pl *uri);
+bool digest_equal(const char *a, const struct pl *b);
+
+
+/* ---- nonces (nonce.c) ---- */
+
+struct nonces;
+
+/** What a nonce check found */
+enum nonce_state {
+	NONCE_OK = 0,     /**< Fresh, and nc advances           */
+	NONCE_STALE,      /**< Expired, or not one of ours      */
+	NONCE_REPLAY,     /**< nc not above the last one seen   */
+};
+
+int  nonces_alloc(struct nonces **np, uint32_t lifetime_s, uint32_t max);
+int  nonce_make(struct nonces *n, char *buf, size_t sz);
+enum nonce_state nonce_check(struct nonces *n, const struct pl *nonce,
+			     const struct pl *nc);
+
+
+/* ---- auth (auth.c): digest challenges for SIP requests ---- */
+
+/** Outcome of authenticating a request */
+enum auth_result {
+	AUTH_OK = 0,      /**< Credentials valid; ext is filled  */
+	AUTH_CHALLENGE,   /**< Replied 401/407; stop             */
+	AUTH_FAILED,      /**< Replied 403; stop                 */
+};
+
+int  auth_init(struct store *st, const struct sb_conf *cfg);
+void auth_close(void);
+enum auth_result auth_request(struct sip *sip, const struct sip_msg *msg,
+			      bool proxy, struct ext *ext);
+
+
+/* ---- SIP stack (sip.c, sipcheck.c, transport.c) ---- */
+
+int  transport_init(struct sip *sip, const struct sb_conf *cfg);
+int  sipcheck_init(struct sip *sip);
+int  sipcheck_fallback_init(struct sip *sip);
+void sipcheck_close(void);
+int  sipcheck_request(const struct sip_msg *msg, uint16_t *scode,
+		      const char **reason);
+
+
+/* ---- registrar and location (registrar.c, location.c) ---- */
+
+int  registrar_init(struct sip *sip, struct store *st,
+		    const struct sb_conf *cfg);
+void registrar_close(void);
+
+struct contact;
+
+typedef bool (location_h)(const struct contact *c, void *arg);
+
+int  location_init(struct sip *sip, struct store *st,
+		   const struct sb_conf *cfg);
+void location_close(void);
+int  location_bind(const char *aor, const struct sip_msg *msg,
+		   const struct sip_addr *addr, uint32_t expires);
+int  location_unbind(const char *aor, const struct pl *uri);
+int  location_unbind_all(const char *aor);
+uint32_t location_count(const char *aor);
+uint32_t location_count_all(void);
+const struct contact *location_apply(const char *aor, bool reachable_only,
+				     location_h *h, void *arg);
+int  location_reply_contacts(struct re_printf *pf, const char *aor);
+int  contact_debug(struct re_printf *pf, const struct contact *c);
+const char *contact_uri(const struct contact *c);
+const char *contact_aor(const struct contact *c);
+int  contact_route(const struct contact *c, char *buf, size_t sz);
+bool contact_reachable(const struct contact *c);
+uint32_t contact_expires_in(const struct contact *c);
+const struct sa *contact_received(const struct contact *c);
+enum sip_transp contact_transp(const struct contact *c);
+const char *contact_user_agent(const struct contact *c);
+
+
+/* ---- router (router.c) ---- */
+
+/** What a dialled string resolves to */
+enum route_kind {
+	ROUTE_NONE = 0,    /**< Nothing: 404                    */
+	ROUTE_EXTENSION,   /**< A local extension               */
+};
+
+/** A resolved destination */
+struct route {
+	enum route_kind kind;          /**< Destination kind              */
+	char target[EXT_NUMBER_MAX];   /**< Extension number etc.         */
+};
+
+int  router_init(struct store *st);
+int  router_lookup(struct route *rt, const struct pl *dialled);
+
+
+/* ---- call engine internals (leg.c, dial.c, bridge.c, call.c) ---- */
+
+/** An authenticated INVITE arrived; the handler now owns the leg */
+typedef void (leg_incoming_h)(struct leg *leg, void *arg);
+
+int  leg_listen(struct sip *sip, const char *domain, leg_incoming_h *h,
+		void *arg);
+void leg_unlisten(void);
+int  leg_connect(struct leg **legp, struct leg *caller,
+		 const struct contact *c, leg_event_h *eventh, void *arg);
+void leg_hangup_all(void);
+uint32_t leg_count(void);
+
+int  callengine_init(struct sip *sip, struct store *st,
+		     const struct sb_conf *cfg);
+void callengine_close(void);
+uint32_t callengine_count(void);
+int  callengine_calls_json(struct re_printf *pf);
+
+
+/* ---- CDRs (cdr.c) ---- */
+
+const char *cdr_disposition(uint16_t scode, bool answered);
+
+
+/* ---- HTTP API (api*.c) ---- */
+
+int  api_init(struct store *st, const struct sb_conf *cfg);
+void api_close(void);
+
+
+/* ---- time helpers ---- */
+
+int64_t sb_unixtime(void);
+int64_t sb_unixtime_ms(void);
+
+#endif

@@ -1,0 +1,32 @@
+noinst_LIBRARIES += libsipcore.a
+libsipcore_a_SOURCES = \
+	include/switchboard.h \
+	sipcore/sipcore.h \
+	sipcore/conf.c \
+	sipcore/log.c \
+	sipcore/util.c \
+	sipcore/store.c \
+	sipcore/store_migrate.c \
+	sipcore/store_ext.c \
+	sipcore/store_contact.c \
+	sipcore/store_cdr.c \
+	sipcore/digest.c \
+	sipcore/nonce.c \
+	sipcore/auth.c \
+	sipcore/sipcheck.c \
+	sipcore/transport.c \
+	sipcore/location.c \
+	sipcore/registrar.c \
+	sipcore/router.c \
+	sipcore/leg.c \
+	sipcore/dial.c \
+	sipcore/bridge.c \
+	sipcore/call.c \
+	sipcore/cdr.c \
+	sipcore/api.h \
+	sipcore/api.c \
+	sipcore/api_ext.c
+
+bin_PROGRAMS += switchboard
+switchboard_SOURCES = sipcore/main.c
+switchboard_LDADD = $(CORE_LIBS)

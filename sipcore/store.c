@@ -1,0 +1,321 @@
+/**
+ * @file store.c  The SQLite store: open, migrate, prepared statements
+ *
+ * One file in WAL mode. With synchronous=NORMAL a committed write survives
+ * the process being killed (the WAL is in the OS cache), which is what
+ * "SIGKILL loses no registration" needs; only power loss can cost the last
+ * transactions.
+ */
+#include <string.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <re.h>
+#include "sipcore.h"
+
+#define DEBUG_MODULE "store"
+#define DEBUG_LEVEL 6
+#include <re_dbg.h>
+
+
+/** The store: one connection and its prepared statements */
+struct store {
+	sqlite3 *db;                         /**< Connection            */
+	sqlite3_stmt *stmtv[STMT_COUNT];     /**< Prepared statements   */
+	char *path;                          /**< File name             */
+};
+
+static const char *sqlv[STMT_COUNT] = {
+	[STMT_BEGIN]    = "BEGIN IMMEDIATE",
+	[STMT_COMMIT]   = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_EXT_GET]  =
+		"SELECT number, name, ha1_md5, ha1_sha256, vm_pin,"
+		" auth_order FROM extensions WHERE number = ?1",
+	[STMT_EXT_INSERT] =
+		"INSERT INTO extensions (number, name, ha1_md5, ha1_sha256,"
+		" vm_pin, auth_order) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_EXT_UPDATE] =
+		"UPDATE extensions SET name = ?2, ha1_md5 = ?3,"
+		" ha1_sha256 = ?4, vm_pin = ?5, auth_order = ?6"
+		" WHERE number = ?1",
+	[STMT_EXT_DELETE] = "DELETE FROM extensions WHERE number = ?1",
+	[STMT_EXT_LIST] =
+		"SELECT number, name, ha1_md5, ha1_sha256, vm_pin,"
+		" auth_order FROM extensions ORDER BY number",
+	[STMT_CONTACT_PUT] =
+		"INSERT INTO contacts (aor, uri, callid, cseq, expires_at,"
+		" received, transport, user_agent)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (aor, uri) DO UPDATE SET callid = ?3,"
+		" cseq = ?4, expires_at = ?5, received = ?6,"
+		" transport = ?7, user_agent = ?8",
+	[STMT_CONTACT_DEL] =
+		"DELETE FROM contacts WHERE aor = ?1 AND uri = ?2",
+	[STMT_CONTACT_DEL_AOR] = "DELETE FROM contacts WHERE aor = ?1",
+	[STMT_CONTACT_LIST] =
+		"SELECT aor, uri, callid, cseq, expires_at, received,"
+		" transport, user_agent FROM contacts",
+	[STMT_CDR_ADD] =
+		"INSERT INTO cdrs (call_id, caller, callee, start_ms,"
+		" answer_ms, end_ms, disposition, cause, reason)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_CDR_UPDATE] =
+		"UPDATE cdrs SET answer_ms = ?2, end_ms = ?3,"
+		" disposition = ?4, cause = ?5, reason = ?6 WHERE id = ?1",
+	[STMT_CDR_LIST] =
+		"SELECT id, call_id, caller, callee, start_ms, answer_ms,"
+		" end_ms, disposition, cause, reason FROM cdrs"
+		" WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
+	[STMT_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+	[STMT_SETTING_PUT] =
+		"INSERT INTO settings (key, value) VALUES (?1, ?2)"
+		" ON CONFLICT (key) DO UPDATE SET value = ?2",
+};
+
+
+static void destructor(void *arg)
+{
+	struct store *st = arg;
+	size_t i;
+
+	for (i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(st->stmtv[i]);
+
+	if (st->db) {
+		/* folds the WAL back so the file stands alone */
+		if (sqlite3_close(st->db) != SQLITE_OK)
+			DEBUG_WARNING("%s: close: %s\n", st->path,
+				      sqlite3_errmsg(st->db));
+	}
+
+	mem_deref(st->path);
+}
+
+
+/**
+ * Turn an SQLite result code into an errno code, logging why
+ *
+ * @param st   Store
+ * @param rc   SQLite result code
+ * @param what What was being done
+ *
+ * @return errno code (0 for SQLITE_OK/ROW/DONE)
+ */
+int store_errcode(struct store *st, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+
+	case SQLITE_CONSTRAINT:
+		return EEXIST;
+
+	default:
+		break;
+	}
+
+	DEBUG_WARNING("%s: %s: %s\n", st ? st->path : "?", what,
+		      st ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+
+	switch (rc & 0xff) {
+
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+
+	case SQLITE_NOMEM:
+		return ENOMEM;
+
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return EBADMSG;
+
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_CANTOPEN:
+		return EACCES;
+
+	case SQLITE_FULL:
+		return ENOSPC;
+
+	default:
+		return EIO;
+	}
+}
+
+
+/**
+ * Get a prepared statement, reset and with its bindings cleared
+ *
+ * @param st Store
+ * @param id Statement
+ *
+ * @return The statement
+ */
+sqlite3_stmt *store_stmt(struct store *st, enum store_stmt id)
+{
+	sqlite3_stmt *stmt;
+
+	if (!st || id >= STMT_COUNT)
+		return NULL;
+
+	stmt = st->stmtv[id];
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+
+	return stmt;
+}
+
+
+/**
+ * Step a statement once
+ *
+ * @param st   Store
+ * @param stmt Statement
+ * @param row  Set to true if a row is ready (may be NULL)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_step(struct store *st, sqlite3_stmt *stmt, bool *row)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (row)
+		*row = (rc == SQLITE_ROW);
+
+	if (rc != SQLITE_ROW)
+		sqlite3_reset(stmt);
+
+	return store_errcode(st, rc, sqlite3_sql(stmt));
+}
+
+
+/**
+ * Run a statement that takes no parameters and returns no rows
+ *
+ * @param st Store
+ * @param id Statement
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_exec(struct store *st, enum store_stmt id)
+{
+	return store_step(st, store_stmt(st, id), NULL);
+}
+
+
+/**
+ * Copy a text column into a buffer, truncating
+ *
+ * @param dst  Buffer
+ * @param sz   Size of buffer
+ * @param stmt Statement with a row
+ * @param col  Column
+ */
+void store_text(char *dst, size_t sz, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *p = sqlite3_column_text(stmt, col);
+
+	str_ncpy(dst, p ? (const char *)p : "", sz);
+}
+
+
+static int pragma(struct store *st, const char *sql)
+{
+	return store_errcode(st, sqlite3_exec(st->db, sql, NULL, NULL, NULL),
+			     sql);
+}
+
+
+/**
+ * Open the store, creating it if need be, and bring its schema up to date
+ *
+ * @param stp  Pointer to allocated store
+ * @param path File name
+ *
+ * @return 0 if success, otherwise errorcode (the reason is logged)
+ */
+int store_open(struct store **stp, const char *path)
+{
+	struct store *st;
+	size_t i;
+	int rc, err;
+
+	if (!stp || !str_isset(path))
+		return EINVAL;
+
+	st = mem_zalloc(sizeof(*st), destructor);
+	if (!st)
+		return ENOMEM;
+
+	err = str_dup(&st->path, path);
+	if (err)
+		goto out;
+
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_errcode(st, rc, "open");
+		goto out;
+	}
+
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 2000);
+
+	/* the first statement reads the header: a file that is not a
+	 * database, or one locked by another writer, fails here */
+	err = pragma(st, "PRAGMA journal_mode = WAL");
+	if (!err)
+		err = pragma(st, "PRAGMA synchronous = NORMAL");
+	if (!err)
+		err = pragma(st, "PRAGMA foreign_keys = ON");
+	if (err) {
+		DEBUG_WARNING("%s: not a usable database"
+			      " (corrupt, locked or not SQLite)\n", path);
+		goto out;
+	}
+
+	err = store_migrate(st->db, path);
+	if (err)
+		goto out;
+
+	for (i = 0; i < STMT_COUNT; i++) {
+		rc = sqlite3_prepare_v3(st->db, sqlv[i], -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&st->stmtv[i], NULL);
+		if (rc != SQLITE_OK) {
+			err = store_errcode(st, rc, sqlv[i]);
+			goto out;
+		}
+	}
+
+	rc = sqlite3_exec(st->db, "PRAGMA quick_check", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_errcode(st, rc, "quick_check");
+		goto out;
+	}
+
+ out:
+	if (err)
+		mem_deref(st);
+	else
+		*stp = st;
+
+	return err;
+}
+
+
+/**
+ * Schema version of an open store
+ *
+ * @param st Store
+ *
+ * @return The version, or -1 on error
+ */
+int store_schema_version(struct store *st)
+{
+	return st ? store_db_version(st->db) : -1;
+}

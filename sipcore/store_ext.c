@@ -1,0 +1,154 @@
+/**
+ * @file store_ext.c  Extensions in the store
+ */
+#include <sqlite3.h>
+#include <re.h>
+#include "sipcore.h"
+
+
+static void ext_read(struct ext *ext, sqlite3_stmt *stmt)
+{
+	store_text(ext->number, sizeof(ext->number), stmt, 0);
+	store_text(ext->name, sizeof(ext->name), stmt, 1);
+	store_text(ext->ha1_md5, sizeof(ext->ha1_md5), stmt, 2);
+	store_text(ext->ha1_sha256, sizeof(ext->ha1_sha256), stmt, 3);
+	store_text(ext->vm_pin, sizeof(ext->vm_pin), stmt, 4);
+	ext->auth_order = sqlite3_column_int(stmt, 5);
+}
+
+
+/**
+ * Look up an extension by number
+ *
+ * @param st     Store
+ * @param number Extension number
+ * @param ext    Filled on success
+ *
+ * @return 0 if found, ENOENT if not, otherwise errorcode
+ */
+int store_ext_get(struct store *st, const char *number, struct ext *ext)
+{
+	sqlite3_stmt *stmt;
+	bool row;
+	int err;
+
+	if (!st || !number || !ext)
+		return EINVAL;
+
+	stmt = store_stmt(st, STMT_EXT_GET);
+	sqlite3_bind_text(stmt, 1, number, -1, SQLITE_STATIC);
+
+	err = store_step(st, stmt, &row);
+	if (err)
+		return err;
+	if (!row)
+		return ENOENT;
+
+	ext_read(ext, stmt);
+	sqlite3_reset(stmt);
+
+	return 0;
+}
+
+
+/**
+ * Add or change an extension
+ *
+ * @param st     Store
+ * @param ext    Extension
+ * @param create True to add (EEXIST if it exists), false to change
+ *               (ENOENT if it does not)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_ext_put(struct store *st, const struct ext *ext, bool create)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (!st || !ext || !str_isset(ext->number))
+		return EINVAL;
+
+	stmt = store_stmt(st, create ? STMT_EXT_INSERT : STMT_EXT_UPDATE);
+	sqlite3_bind_text(stmt, 1, ext->number, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, ext->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, ext->ha1_md5, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, ext->ha1_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 5, ext->vm_pin, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 6, ext->auth_order);
+
+	err = store_step(st, stmt, NULL);
+	if (err)
+		return err;
+
+	if (!create && !sqlite3_changes(sqlite3_db_handle(stmt)))
+		return ENOENT;
+
+	return 0;
+}
+
+
+/**
+ * Remove an extension, and with it its contacts
+ *
+ * @param st     Store
+ * @param number Extension number
+ *
+ * @return 0 if success, ENOENT if there is none, otherwise errorcode
+ */
+int store_ext_del(struct store *st, const char *number)
+{
+	sqlite3_stmt *stmt;
+	int err;
+
+	if (!st || !number)
+		return EINVAL;
+
+	stmt = store_stmt(st, STMT_EXT_DELETE);
+	sqlite3_bind_text(stmt, 1, number, -1, SQLITE_STATIC);
+
+	err = store_step(st, stmt, NULL);
+	if (err)
+		return err;
+
+	return sqlite3_changes(sqlite3_db_handle(stmt)) ? 0 : ENOENT;
+}
+
+
+/**
+ * List all extensions in number order
+ *
+ * @param st  Store
+ * @param h   Called for each; a non-zero return stops the walk
+ * @param arg Handler argument
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_ext_list(struct store *st, store_ext_h *h, void *arg)
+{
+	sqlite3_stmt *stmt;
+	bool row;
+	int err;
+
+	if (!st || !h)
+		return EINVAL;
+
+	stmt = store_stmt(st, STMT_EXT_LIST);
+
+	for (;;) {
+		struct ext ext;
+
+		err = store_step(st, stmt, &row);
+		if (err || !row)
+			break;
+
+		ext_read(&ext, stmt);
+		err = h(&ext, arg);
+		if (err)
+			break;
+	}
+
+	sqlite3_reset(stmt);
+
+	return err;
+}

@@ -1,0 +1,2 @@
+include test/sip/torture.mk
+include test/sip/scenarios.mk

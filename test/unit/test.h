@@ -1,0 +1,60 @@
+/**
+ * @file test.h  Unit test helpers: assertions that set err and jump to out
+ */
+#ifndef TEST_H
+#define TEST_H
+
+#define TEST_ERR(e) do {						\
+		err = (e);						\
+		(void)re_fprintf(stderr, "%s:%u: %m\n",			\
+				 __FILE__, __LINE__, err);		\
+		goto out;						\
+	} while (0)
+
+#define TEST_ASSERT(cond) do {						\
+		if (!(cond)) {						\
+			(void)re_fprintf(stderr, "%s:%u: assert: %s\n",	\
+					 __FILE__, __LINE__, #cond);	\
+			err = EINVAL;					\
+			goto out;					\
+		}							\
+	} while (0)
+
+#define TEST_EQUALS(exp, act) do {					\
+		if ((exp) != (act)) {					\
+			(void)re_fprintf(stderr, "%s:%u: expected %lld,"\
+					 " got %lld\n", __FILE__,	\
+					 __LINE__, (long long)(exp),	\
+					 (long long)(act));		\
+			err = EINVAL;					\
+			goto out;					\
+		}							\
+	} while (0)
+
+#define TEST_STRCMP(exp, act) do {					\
+		if (str_cmp((exp), (act))) {				\
+			(void)re_fprintf(stderr, "%s:%u: expected '%s',"\
+					 " got '%s'\n", __FILE__,	\
+					 __LINE__, (exp), (act));	\
+			err = EINVAL;					\
+			goto out;					\
+		}							\
+	} while (0)
+
+#define TEST_CHECK(call) do {						\
+		err = (call);						\
+		if (err)						\
+			TEST_ERR(err);					\
+	} while (0)
+
+int test_conf(void);
+int test_digest(void);
+int test_digest_rfc8760(void);
+int test_nonce(void);
+int test_store(void);
+int test_store_migrate(void);
+int test_store_corrupt(void);
+int test_router(void);
+int test_sipcheck(void);
+
+#endif

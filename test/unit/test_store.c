@@ -1,0 +1,243 @@
+/**
+ * @file test_store.c  Store tests: schema, extensions, contacts, CDRs
+ */
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <re.h>
+#include "sipcore.h"
+#include "test.h"
+
+
+static void tmp_path(char *buf, size_t sz, const char *name)
+{
+	(void)re_snprintf(buf, sz, "/tmp/sbtest-%d-%s.db", (int)getpid(),
+			  name);
+}
+
+
+static void tmp_remove(const char *path)
+{
+	char aux[300];
+
+	(void)unlink(path);
+	(void)re_snprintf(aux, sizeof(aux), "%s-wal", path);
+	(void)unlink(aux);
+	(void)re_snprintf(aux, sizeof(aux), "%s-shm", path);
+	(void)unlink(aux);
+}
+
+
+static int count_ext(const struct ext *ext, void *arg)
+{
+	unsigned *n = arg;
+	(void)ext;
+
+	++*n;
+
+	return 0;
+}
+
+
+static int find_contact(const struct contact_rec *rec, void *arg)
+{
+	struct contact_rec *out = arg;
+
+	*out = *rec;
+
+	return 0;
+}
+
+
+static int last_cdr(const struct cdr *cdr, void *arg)
+{
+	struct cdr *out = arg;
+
+	*out = *cdr;
+
+	return 0;
+}
+
+
+int test_store(void)
+{
+	struct store *st = NULL;
+	struct ext ext, got;
+	struct contact_rec rec, back;
+	struct cdr cdr, cdr2;
+	char path[256], val[64];
+	unsigned n = 0;
+	int err;
+
+	tmp_path(path, sizeof(path), "store");
+	tmp_remove(path);
+
+	TEST_CHECK(store_open(&st, path));
+	TEST_EQUALS(1, store_schema_version(st));
+
+	memset(&ext, 0, sizeof(ext));
+	str_ncpy(ext.number, "1001", sizeof(ext.number));
+	str_ncpy(ext.name, "Alice", sizeof(ext.name));
+	str_ncpy(ext.ha1_md5, "00112233445566778899aabbccddeeff",
+		 sizeof(ext.ha1_md5));
+	str_ncpy(ext.ha1_sha256, "ab", sizeof(ext.ha1_sha256));
+	ext.auth_order = AUTH_SHA256_FIRST;
+
+	TEST_CHECK(store_ext_put(st, &ext, true));
+	TEST_EQUALS(EEXIST, store_ext_put(st, &ext, true));
+	TEST_CHECK(store_ext_get(st, "1001", &got));
+	TEST_STRCMP("Alice", got.name);
+	TEST_STRCMP(ext.ha1_md5, got.ha1_md5);
+	TEST_EQUALS(AUTH_SHA256_FIRST, got.auth_order);
+	TEST_EQUALS(ENOENT, store_ext_get(st, "1002", &got));
+
+	str_ncpy(ext.name, "Alice B", sizeof(ext.name));
+	TEST_CHECK(store_ext_put(st, &ext, false));
+	TEST_CHECK(store_ext_get(st, "1001", &got));
+	TEST_STRCMP("Alice B", got.name);
+
+	str_ncpy(ext.number, "1009", sizeof(ext.number));
+	TEST_EQUALS(ENOENT, store_ext_put(st, &ext, false));
+
+	TEST_CHECK(store_ext_list(st, count_ext, &n));
+	TEST_EQUALS(1, n);
+
+	/* a contact, kept across a reopen */
+	memset(&rec, 0, sizeof(rec));
+	str_ncpy(rec.aor, "1001", sizeof(rec.aor));
+	str_ncpy(rec.uri, "sip:1001@192.0.2.1:5062", sizeof(rec.uri));
+	str_ncpy(rec.callid, "abc", sizeof(rec.callid));
+	rec.cseq = 7;
+	rec.expires_at = 2000000000;
+	rec.tp = SIP_TRANSP_TCP;
+	TEST_CHECK(sa_set_str(&rec.received, "::1", 5999));
+	TEST_CHECK(store_contact_put(st, &rec));
+	rec.cseq = 8;
+	TEST_CHECK(store_contact_put(st, &rec));
+
+	memset(&cdr, 0, sizeof(cdr));
+	str_ncpy(cdr.call_id, "c1", sizeof(cdr.call_id));
+	str_ncpy(cdr.caller, "1001", sizeof(cdr.caller));
+	str_ncpy(cdr.callee, "1002", sizeof(cdr.callee));
+	str_ncpy(cdr.disposition, "ANSWERED", sizeof(cdr.disposition));
+	cdr.start_ms = 1;
+	cdr.answer_ms = 2;
+	TEST_CHECK(store_cdr_add(st, &cdr));
+	TEST_ASSERT(cdr.id > 0);
+	cdr.end_ms = 3;
+	cdr.cause = 200;
+	TEST_CHECK(store_cdr_update(st, &cdr));
+
+	TEST_CHECK(store_setting_put(st, "k", "v1"));
+	TEST_CHECK(store_setting_put(st, "k", "v2"));
+
+	st = mem_deref(st);
+	TEST_CHECK(store_open(&st, path));
+
+	memset(&back, 0, sizeof(back));
+	TEST_CHECK(store_contact_list(st, find_contact, &back));
+	TEST_STRCMP(rec.uri, back.uri);
+	TEST_EQUALS(8, back.cseq);
+	TEST_EQUALS(SIP_TRANSP_TCP, back.tp);
+	TEST_ASSERT(sa_cmp(&rec.received, &back.received, SA_ALL));
+
+	TEST_CHECK(store_cdr_list(st, 10, 0, last_cdr, &cdr2));
+	TEST_EQUALS(3, cdr2.end_ms);
+	TEST_EQUALS(200, cdr2.cause);
+	TEST_STRCMP("ANSWERED", cdr2.disposition);
+
+	TEST_CHECK(store_setting_get(st, "k", val, sizeof(val)));
+	TEST_STRCMP("v2", val);
+	TEST_EQUALS(ENOENT, store_setting_get(st, "nokey", val, sizeof(val)));
+
+	/* removing an extension removes its contacts */
+	TEST_CHECK(store_ext_del(st, "1001"));
+	TEST_EQUALS(ENOENT, store_ext_del(st, "1001"));
+	memset(&back, 0, sizeof(back));
+	TEST_CHECK(store_contact_list(st, find_contact, &back));
+	TEST_STRCMP("", back.uri);
+
+ out:
+	mem_deref(st);
+	tmp_remove(path);
+	return err;
+}
+
+
+int test_store_migrate(void)
+{
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	char path[256];
+	int err;
+
+	tmp_path(path, sizeof(path), "migrate");
+	tmp_remove(path);
+
+	/* a store from a newer program is refused, not damaged */
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL,
+				 NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	db = NULL;
+
+	TEST_EQUALS(ENOTSUP, store_open(&st, path));
+	tmp_remove(path);
+
+	/* migrating twice is a no-op */
+	TEST_CHECK(store_open(&st, path));
+	st = mem_deref(st);
+	TEST_CHECK(store_open(&st, path));
+	TEST_EQUALS(1, store_schema_version(st));
+
+ out:
+	if (db)
+		sqlite3_close(db);
+	mem_deref(st);
+	tmp_remove(path);
+	return err;
+}
+
+
+int test_store_corrupt(void)
+{
+	struct store *st = NULL;
+	sqlite3 *db = NULL;
+	char path[256];
+	FILE *f;
+	int err = 0, r;
+
+	tmp_path(path, sizeof(path), "corrupt");
+	tmp_remove(path);
+
+	f = fopen(path, "w");
+	TEST_ASSERT(f != NULL);
+	(void)fputs("this is not an SQLite database, but it is long enough"
+		    " to have a header of sorts..................\n", f);
+	fclose(f);
+
+	r = store_open(&st, path);
+	TEST_EQUALS(EBADMSG, r);
+	tmp_remove(path);
+
+	/* another writer holding the lock: a clear EBUSY, not a hang */
+	TEST_CHECK(store_open(&st, path));
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	TEST_ASSERT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+		    == SQLITE_OK);
+	r = store_setting_put(st, "k", "v");
+	TEST_EQUALS(EBUSY, r);
+
+	/* and once the other writer is done, writes go through again */
+	TEST_ASSERT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)
+		    == SQLITE_OK);
+	TEST_CHECK(store_setting_put(st, "k", "v"));
+
+ out:
+	if (db)
+		sqlite3_close(db);
+	mem_deref(st);
+	tmp_remove(path);
+	return err;
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Install what is missing, build, run every test, then run them again
+# built with AddressSanitizer and UndefinedBehaviorSanitizer. Ends with
+# the line "N passed, M failed".
+cd "$(dirname "$0")/.." || exit 2
+sh tools/deps.sh || exit 2
+top=$(pwd)
+passed=0
+failed=0
+
+# count the results of one `make check` from its test-suite.log
+tally() {
+	p=$(grep -c '^PASS: ' "$1/test-suite.summary" 2>/dev/null)
+	f=$(grep -cE '^(FAIL|XPASS|ERROR): ' "$1/test-suite.summary" \
+		2>/dev/null)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+}
+
+run_suite() {
+	dir=$1
+	shift
+	echo "== $dir: configure $*"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" && make -j"$(nproc)" -s) ||
+		{ failed=$((failed + 1)); return; }
+	(cd "$dir" && make -s check) | grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' |
+		tee "$dir/test-suite.summary"
+	for log in $(find "$dir" -name '*.log' ! -name config.log \
+		! -name test-suite.log); do
+		if grep -q '^:test-result: FAIL' "${log%.log}.trs" 2>/dev/null
+		then
+			echo "---- $log"
+			tail -40 "$log"
+		fi
+	done
+	tally "$dir"
+}
+
+[ -x configure ] || autoreconf -fi || exit 2
+run_suite build/plain
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite build/asan --enable-sanitizers
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
