@@ -166,13 +166,19 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 static void close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct leg *leg = arg;
+	bool early = leg->state != LEG_ANSWERED;
 	uint16_t scode = 0;
 	const char *reason;
 	char rbuf[64];
 
 	leg->state = LEG_CLOSED;
 
-	if (msg && !msg->req) {
+	/* sipsess 1.1.0 reports a CANCEL as ECONNRESET without a message */
+	if (leg->incoming && early && err == ECONNRESET && !msg) {
+		scode = 487;
+		reason = "Cancelled";
+	}
+	else if (msg && !msg->req) {
 		scode = msg->scode;
 		(void)pl_strcpy(&msg->reason, rbuf, sizeof(rbuf));
 		reason = rbuf;
