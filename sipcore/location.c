@@ -40,8 +40,8 @@ struct contact {
 	enum sip_transp tp;      /**< Flow transport                 */
 	uint32_t cseq;           /**< CSeq of its REGISTER           */
 	int64_t expires_at;      /**< Unix time                      */
-	struct tmr tmr_expire;   /**< Ends the binding               */
-	struct tmr tmr_ping;     /**< Next keep-alive                */
+	struct tq_entry expire;  /**< Ends the binding               */
+	struct tq_entry ping_at; /**< Next keep-alive                */
 	struct sip_request *ping;/**< Keep-alive in flight           */
 	unsigned fails;          /**< Keep-alives unanswered in a row*/
 	bool reachable;          /**< Answered its last keep-alive   */
@@ -49,6 +49,7 @@ struct contact {
 
 static struct {
 	struct hash *ht;
+	struct tqueue *tq;
 	struct sip *sip;
 	struct store *store;
 	const struct sb_conf *cfg;
@@ -60,8 +61,8 @@ static void contact_destructor(void *arg)
 {
 	struct contact *c = arg;
 
-	tmr_cancel(&c->tmr_expire);
-	tmr_cancel(&c->tmr_ping);
+	tqueue_cancel(loc.tq, &c->expire);
+	tqueue_cancel(loc.tq, &c->ping_at);
 	mem_deref(c->ping);
 	list_unlink(&c->le);
 	mem_deref(c->uri);
@@ -213,7 +214,7 @@ static void ping_start(struct contact *c, uint32_t delay_ms)
 	if (!loc.cfg->reg_keepalive_interval)
 		return;
 
-	tmr_start(&c->tmr_ping, delay_ms, ping_handler, c);
+	(void)tqueue_start(loc.tq, &c->ping_at, delay_ms, ping_handler, c);
 }
 
 
@@ -245,8 +246,6 @@ static int contact_new(struct contact **cp, struct aor *aor,
 	++loc.count;
 	c->aor = aor;
 	c->reachable = true;
-	tmr_init(&c->tmr_expire);
-	tmr_init(&c->tmr_ping);
 	list_append(&aor->contactl, &c->le, c);
 
 	err = str_dup(&c->uri, uri);
@@ -281,8 +280,9 @@ static void contact_update(struct contact *c, const struct contact_rec *rec)
 	(void)re_snprintf(c->route, sizeof(c->route), "sip:%J%s",
 			  &c->received, sip_transp_param(c->tp));
 
-	tmr_start(&c->tmr_expire, left > 0 ? (uint64_t)left * 1000 : 0,
-		  expire_handler, c);
+	(void)tqueue_start(loc.tq, &c->expire,
+			   left > 0 ? (uint64_t)left * 1000 : 0,
+			   expire_handler, c);
 
 	/* spread pings so that a restart does not send them all at once */
 	ping_start(c, loc.cfg->reg_keepalive_interval * 500 +
@@ -663,6 +663,8 @@ int location_init(struct sip *sip, struct store *st,
 	loc.cfg = cfg;
 
 	err = hash_alloc(&loc.ht, AOR_HASH_SIZE);
+	if (!err)
+		err = tqueue_alloc(&loc.tq);
 	if (err)
 		return err;
 
@@ -683,4 +685,5 @@ void location_close(void)
 {
 	hash_flush(loc.ht);
 	loc.ht = mem_deref(loc.ht);
+	loc.tq = mem_deref(loc.tq);
 }

@@ -202,7 +202,7 @@ int test_store_migrate(void)
 
 int test_store_corrupt(void)
 {
-	struct store *st = NULL;
+	struct store *st = NULL, *st2 = NULL;
 	sqlite3 *db = NULL;
 	char path[256];
 	FILE *f;
@@ -221,22 +221,27 @@ int test_store_corrupt(void)
 	TEST_EQUALS(EBADMSG, r);
 	tmp_remove(path);
 
-	/* another writer holding the lock: a clear EBUSY, not a hang */
+	/* the store is held exclusively: a second daemon, or any other
+	 * writer, gets a clear EBUSY, not a hang or a corrupt file */
 	TEST_CHECK(store_open(&st, path));
-	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
-	TEST_ASSERT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-		    == SQLITE_OK);
-	r = store_setting_put(st, "k", "v");
-	TEST_EQUALS(EBUSY, r);
-
-	/* and once the other writer is done, writes go through again */
-	TEST_ASSERT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)
-		    == SQLITE_OK);
 	TEST_CHECK(store_setting_put(st, "k", "v"));
+	r = store_open(&st2, path);
+	TEST_EQUALS(EBUSY, r);
+	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_busy_timeout(db, 100);
+	TEST_ASSERT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+		    != SQLITE_OK);
+
+	/* and once the daemon is gone, the store opens again */
+	sqlite3_close(db);
+	db = NULL;
+	st = mem_deref(st);
+	TEST_CHECK(store_open(&st, path));
 
  out:
 	if (db)
 		sqlite3_close(db);
+	mem_deref(st2);
 	mem_deref(st);
 	tmp_remove(path);
 	return err;
