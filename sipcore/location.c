@@ -151,15 +151,11 @@ static void expire_handler(void *arg)
 static void ping_start(struct contact *c, uint32_t delay_ms);
 
 
-static void ping_resp_handler(int err, const struct sip_msg *msg, void *arg)
+static void ping_result(struct contact *c, bool answered)
 {
-	struct contact *c = arg;
 	bool was = c->reachable;
 
-	c->ping = mem_deref(c->ping);
-
-	/* any response, even an error, proves the flow works */
-	if (!err && msg) {
+	if (answered) {
 		c->fails = 0;
 		c->reachable = true;
 	}
@@ -171,11 +167,23 @@ static void ping_resp_handler(int err, const struct sip_msg *msg, void *arg)
 		DEBUG_NOTICE("%s: contact %s is %s\n", c->aor->number, c->uri,
 			     c->reachable ? "reachable again" :
 			     "unreachable");
-
-	ping_start(c, loc.cfg->reg_keepalive_interval * 1000);
 }
 
 
+static void ping_resp_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct contact *c = arg;
+
+	c->ping = mem_deref(c->ping);
+
+	/* any response, even an error, proves the flow works */
+	ping_result(c, !err && msg);
+}
+
+
+/* Each interval sends a ping; one still unanswered when the next is due
+ * counts as failed, so a phone that went away is found after
+ * KEEPALIVE_FAILS intervals, not after the 32 s transaction timeouts. */
 static void ping_handler(void *arg)
 {
 	struct contact *c = arg;
@@ -183,6 +191,13 @@ static void ping_handler(void *arg)
 	struct pl rpl;
 	char tag[16];
 	int err;
+
+	if (c->ping) {
+		c->ping = mem_deref(c->ping);
+		ping_result(c, false);
+	}
+
+	ping_start(c, loc.cfg->reg_keepalive_interval * 1000);
 
 	pl_set_str(&rpl, c->route);
 	rand_str(tag, sizeof(tag));
@@ -204,7 +219,7 @@ static void ping_handler(void *arg)
 	if (err) {
 		DEBUG_WARNING("%s: keep-alive to %s: %m\n", c->aor->number,
 			      c->uri, err);
-		ping_resp_handler(err, NULL, c);
+		ping_result(c, false);
 	}
 }
 

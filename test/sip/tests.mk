@@ -2,3 +2,4 @@ include test/sip/torture.mk
 include test/sip/scenarios.mk
 TESTS += test/sip/transport_test.py
 EXTRA_DIST += test/sip/transport_test.py
+include test/sip/lifecycle.mk
