@@ -40,8 +40,8 @@ struct contact {
 	enum sip_transp tp;      /**< Flow transport                 */
 	uint32_t cseq;           /**< CSeq of its REGISTER           */
 	int64_t expires_at;      /**< Unix time                      */
-	struct tq_entry expire;  /**< Ends the binding               */
-	struct tq_entry ping_at; /**< Next keep-alive                */
+	struct tmr tmr_expire;   /**< Ends the binding               */
+	struct tmr tmr_ping;     /**< Next keep-alive                */
 	struct sip_request *ping;/**< Keep-alive in flight           */
 	unsigned fails;          /**< Keep-alives unanswered in a row*/
 	bool reachable;          /**< Answered its last keep-alive   */
@@ -49,7 +49,6 @@ struct contact {
 
 static struct {
 	struct hash *ht;
-	struct tqueue *tq;
 	struct sip *sip;
 	struct store *store;
 	const struct sb_conf *cfg;
@@ -61,8 +60,8 @@ static void contact_destructor(void *arg)
 {
 	struct contact *c = arg;
 
-	tqueue_cancel(loc.tq, &c->expire);
-	tqueue_cancel(loc.tq, &c->ping_at);
+	tmr_cancel(&c->tmr_expire);
+	tmr_cancel(&c->tmr_ping);
 	mem_deref(c->ping);
 	list_unlink(&c->le);
 	mem_deref(c->uri);
@@ -229,7 +228,7 @@ static void ping_start(struct contact *c, uint32_t delay_ms)
 	if (!loc.cfg->reg_keepalive_interval)
 		return;
 
-	(void)tqueue_start(loc.tq, &c->ping_at, delay_ms, ping_handler, c);
+	tmr_start(&c->tmr_ping, delay_ms, ping_handler, c);
 }
 
 
@@ -295,9 +294,8 @@ static void contact_update(struct contact *c, const struct contact_rec *rec)
 	(void)re_snprintf(c->route, sizeof(c->route), "sip:%J%s",
 			  &c->received, sip_transp_param(c->tp));
 
-	(void)tqueue_start(loc.tq, &c->expire,
-			   left > 0 ? (uint64_t)left * 1000 : 0,
-			   expire_handler, c);
+	tmr_start(&c->tmr_expire, left > 0 ? (uint64_t)left * 1000 : 0,
+		  expire_handler, c);
 
 	/* spread pings so that a restart does not send them all at once */
 	ping_start(c, loc.cfg->reg_keepalive_interval * 500 +
@@ -678,8 +676,6 @@ int location_init(struct sip *sip, struct store *st,
 	loc.cfg = cfg;
 
 	err = hash_alloc(&loc.ht, AOR_HASH_SIZE);
-	if (!err)
-		err = tqueue_alloc(&loc.tq);
 	if (err)
 		return err;
 
@@ -700,5 +696,4 @@ void location_close(void)
 {
 	hash_flush(loc.ht);
 	loc.ht = mem_deref(loc.ht);
-	loc.tq = mem_deref(loc.tq);
 }

@@ -305,25 +305,9 @@ int  api_init(struct store *st, const struct sb_conf *cfg);
 void api_close(void);
 
 
-/* ---- timer queue (tqueue.c) ---- */
+/* ---- timers (timers.c): re's tmr_* on a heap ---- */
 
-struct tqueue;
-
-typedef void (tq_h)(void *arg);
-
-/** A deadline in a timer queue, embedded in its owner */
-struct tq_entry {
-	uint64_t due;      /**< tmr_jiffies() when due               */
-	tq_h *h;           /**< Handler                              */
-	void *arg;         /**< Handler argument                     */
-	size_t idx;        /**< Heap position + 1, 0 when not queued */
-};
-
-int    tqueue_alloc(struct tqueue **tqp);
-int    tqueue_start(struct tqueue *tq, struct tq_entry *e, uint64_t delay,
-		    tq_h *h, void *arg);
-void   tqueue_cancel(struct tqueue *tq, struct tq_entry *e);
-size_t tqueue_count(const struct tqueue *tq);
+size_t timers_count(void);
 
 
 /* ---- time helpers ---- */

@@ -5,7 +5,7 @@ libsipcore_a_SOURCES = \
 	sipcore/conf.c \
 	sipcore/log.c \
 	sipcore/util.c \
-	sipcore/tqueue.c \
+	sipcore/timers.c \
 	sipcore/store.c \
 	sipcore/store_migrate.c \
 	sipcore/store_ext.c \

@@ -22,7 +22,7 @@ static const struct test testv[] = {
 	TEST(test_store_corrupt),
 	TEST(test_router),
 	TEST(test_sipcheck),
-	TEST(test_tqueue),
+	TEST(test_timers),
 };
 
 

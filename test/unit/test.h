@@ -56,6 +56,6 @@ int test_store_migrate(void);
 int test_store_corrupt(void);
 int test_router(void);
 int test_sipcheck(void);
-int test_tqueue(void);
+int test_timers(void);
 
 #endif
