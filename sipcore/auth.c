@@ -110,12 +110,12 @@ static int challenge(struct sip *sip, const struct sip_msg *msg,
 	}
 
 	if (!err) {
-		err = sip_treplyf(NULL, NULL, sip, msg, false,
-				  proxy ? 407 : 401,
-				  proxy ? "Proxy Authentication Required" :
-				  "Unauthorized", "%b"
-				  "Content-Length: 0\r\n\r\n",
-				  mb->buf, mb->end);
+		/* stateless: a challenge holds no transaction for 32 s */
+		err = sip_replyf(sip, msg, proxy ? 407 : 401,
+				 proxy ? "Proxy Authentication Required" :
+				 "Unauthorized", "%b"
+				 "Content-Length: 0\r\n\r\n",
+				 mb->buf, mb->end);
 	}
 
 	mem_deref(mb);
@@ -212,7 +212,7 @@ enum auth_result auth_request(struct sip *sip, const struct sip_msg *msg,
 	if (!creds_valid(&cr, msg, ext)) {
 		DEBUG_NOTICE("%J: authentication failed for '%r'\n",
 			     &msg->src, &cr.resp.username);
-		(void)sip_treply(NULL, sip, msg, 403, "Forbidden");
+		(void)sip_reply(sip, msg, 403, "Forbidden");
 		return AUTH_FAILED;
 	}
 

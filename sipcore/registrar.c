@@ -3,7 +3,10 @@
  *
  * RFC 3261 section 10.3. Every Contact of a request is checked before any
  * is applied, and all of them are written in one transaction, so a
- * request takes effect whole or not at all.
+ * request takes effect whole or not at all. Replies are stateless, as
+ * Kamailio's are: a server transaction would hold each REGISTER for 32 s
+ * (10 KB each at thousands a second), and a retransmitted REGISTER is
+ * simply handled again.
  */
 #include <string.h>
 #include <re.h>
@@ -142,25 +145,28 @@ static void reply_error(const struct sip_msg *msg, uint16_t scode,
 			const char *reason)
 {
 	if (scode == 423) {
-		(void)sip_treplyf(NULL, NULL, reg.sip, msg, false, scode,
-				  reason, "Min-Expires: %u\r\n"
-				  "Content-Length: 0\r\n\r\n",
-				  reg.cfg->reg_min_expires);
+		(void)sip_replyf(reg.sip, msg, scode, reason,
+				 "Min-Expires: %u\r\n"
+				 "Content-Length: 0\r\n\r\n",
+				 reg.cfg->reg_min_expires);
 		return;
 	}
 
-	(void)sip_treply(NULL, reg.sip, msg, scode, reason);
+	(void)sip_reply(reg.sip, msg, scode, reason);
 }
 
 
 static int bind_all(struct binding *b)
 {
 	const struct sip_msg *msg = b->msg;
+	bool txn = b->count > 1;   /* one statement is its own transaction */
 	int err;
 
-	err = store_exec(reg.store, STMT_BEGIN);
-	if (err)
-		return err;
+	if (txn) {
+		err = store_exec(reg.store, STMT_BEGIN);
+		if (err)
+			return err;
+	}
 
 	if (b->star) {
 		err = location_unbind_all(b->aor);
@@ -172,11 +178,12 @@ static int bind_all(struct binding *b)
 	}
 
 	if (err) {
-		(void)store_exec(reg.store, STMT_ROLLBACK);
+		if (txn)
+			(void)store_exec(reg.store, STMT_ROLLBACK);
 		return err;
 	}
 
-	return store_exec(reg.store, STMT_COMMIT);
+	return txn ? store_exec(reg.store, STMT_COMMIT) : 0;
 }
 
 
@@ -188,7 +195,7 @@ static void handle_register(const struct sip_msg *msg)
 
 	if (pl_strcasecmp(&msg->to.uri.scheme, "sip") &&
 	    pl_strcasecmp(&msg->to.uri.scheme, "sips")) {
-		(void)sip_treply(NULL, reg.sip, msg, 404, "Not Found");
+		(void)sip_reply(reg.sip, msg, 404, "Not Found");
 		return;
 	}
 
@@ -199,7 +206,7 @@ static void handle_register(const struct sip_msg *msg)
 	if (pl_strcmp(&msg->to.uri.user, ext.number)) {
 		DEBUG_NOTICE("%J: %s may not register '%r'\n", &msg->src,
 			     ext.number, &msg->to.uri.user);
-		(void)sip_treply(NULL, reg.sip, msg, 403,
+		(void)sip_reply(reg.sip, msg, 403,
 				 "Forbidden For This AoR");
 		return;
 	}
@@ -210,7 +217,7 @@ static void handle_register(const struct sip_msg *msg)
 	b.dflt = reg.cfg->reg_default_expires;
 
 	if (pl_isset(&msg->expires) && expires_decode(&b.dflt, &msg->expires)) {
-		(void)sip_treply(NULL, reg.sip, msg, 400, "Bad Expires");
+		(void)sip_reply(reg.sip, msg, 400, "Bad Expires");
 		return;
 	}
 
@@ -231,18 +238,18 @@ static void handle_register(const struct sip_msg *msg)
 		if (err) {
 			DEBUG_WARNING("%s: binding failed: %m\n", ext.number,
 				      err);
-			(void)sip_treplyf(NULL, NULL, reg.sip, msg, false, 500,
-					  "Server Internal Error",
-					  "Retry-After: 5\r\n"
-					  "Content-Length: 0\r\n\r\n");
+			(void)sip_replyf(reg.sip, msg, 500,
+					 "Server Internal Error",
+					 "Retry-After: 5\r\n"
+					 "Content-Length: 0\r\n\r\n");
 			return;
 		}
 	}
 
-	(void)sip_treplyf(NULL, NULL, reg.sip, msg, false, 200, "OK",
-			  "%H"
-			  "Content-Length: 0\r\n\r\n",
-			  location_reply_contacts, ext.number);
+	(void)sip_replyf(reg.sip, msg, 200, "OK",
+			 "%H"
+			 "Content-Length: 0\r\n\r\n",
+			 location_reply_contacts, ext.number);
 }
 
 
