@@ -3,7 +3,8 @@
  *
  * Media goes end to end for now: an offer from one side goes to the other
  * as a re-INVITE, and is answered at once with that other side's last
- * description (sipsess answers offers synchronously).
+ * description, its direction mirroring the offer's (sipsess answers
+ * offers synchronously).
  */
 #include <re.h>
 #include "sipcore.h"
@@ -15,6 +16,8 @@ struct bridge {
 	struct leg *b;          /**< The other side (ref)            */
 	bridge_end_h *endh;     /**< Called when either side ends    */
 	void *arg;              /**< Handler argument                */
+	uint64_t ver_a;         /**< o= version of our answers to a  */
+	uint64_t ver_b;         /**< o= version of our answers to b  */
 };
 
 
@@ -56,7 +59,6 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
 	struct bridge *br = arg;
 	struct leg *peer = other(br, leg);
 	const struct mbuf *last = leg_remote_sdp(peer);
-	struct mbuf *answer;
 	int err;
 
 	if (!last)
@@ -66,15 +68,8 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
 	if (err)
 		return err;
 
-	answer = mbuf_alloc(last->end);
-	if (!answer)
-		return ENOMEM;
-
-	(void)mbuf_write_mem(answer, last->buf, last->end);
-	answer->pos = 0;
-	*answerp = answer;
-
-	return 0;
+	return sdp_mirror(answerp, last, offer,
+			  leg == br->a ? &br->ver_a : &br->ver_b);
 }
 
 

@@ -4,7 +4,10 @@
  * libre 1.1.0 hands requests to its listeners with little checking: no
  * essential-header check, numbers that wrap, no CSeq/method match. The
  * first listener runs sipcheck_request() on every request and answers
- * the bad ones itself; the last listener answers what nobody took.
+ * the bad ones itself; the last listener answers what nobody took. Before
+ * all that, every message libre receives goes through a linear-time
+ * screen (prescreen(), via our sip_msg_decode) that keeps libre's regexes
+ * away from inputs on which they take quadratic time.
  *
  * What libre's own parser already drops (sip_msg_decode fails, so no
  * listener sees it and nothing is answered): a start line that is not
@@ -14,11 +17,13 @@
  * refuses, a top Via without a branch parameter (RFC 2543 clients), an
  * unparseable To, From, CSeq, Via or Content-Type, a header line without
  * a colon, and over TCP a message without Content-Length (the connection
- * is closed). A UDP datagram is read 8192 bytes at most, so a longer one
- * arrives cut and is dropped too. So the 505 and "Missing Via" cases
+ * is closed). libre reads 8192 bytes of a UDP datagram at most: a longer
+ * one arrives cut (dropped if its header block is cut, else a 400 for its
+ * Content-Length). So the 505 and "Missing Via" cases
  * below cannot be reached through libre's transports (a branch that is
  * only the magic cookie can); they are kept for other callers.
  */
+#include <dlfcn.h>
 #include <string.h>
 #include <re.h>
 #include "sipcore.h"
@@ -36,7 +41,12 @@ enum {
 	LOG_INTERVAL = 10000,     /* ms between two lines for one source  */
 	LOG_BURST    = 20,        /* lines per interval, all sources      */
 	LOG_TEXT_MAX = 64,        /* bytes of method/URI quoted in a line */
+	STARTLINE_MAX = 8192,     /* as libre's sip_msg_decode            */
 };
+
+/* Most a message's header block may cost libre's regexes, in "run
+ * squared" units (see prescreen): about 20 ms of CPU */
+static const uint64_t PRESCREEN_BUDGET = (uint64_t)1 << 22;
 
 /** Why a request was refused; the index into failv[] */
 enum check_fail {
@@ -582,6 +592,131 @@ int sipcheck_request(const struct sip_msg *msg, uint16_t *scode,
 	*reason = failv[fail].reason;
 
 	return failv[fail].err;
+}
+
+
+/* Does libre's start-line regex "[^ \t\r\n]+ [^ \t\r\n]+ [^\r\n]*[\r]*[\n]1"
+ * match at the first byte? The same answer in linear time; the offset of
+ * the first header is set when it does. */
+static bool startline_match(const char *p, size_t len, size_t *hdrp)
+{
+	size_t i = 0;
+	int tok;
+
+	for (tok = 0; tok < 2; tok++) {
+		const size_t start = i;
+
+		while (i < len && !is_lws(p[i]))
+			++i;
+
+		if (i == start || i == len || p[i] != ' ')
+			return false;
+
+		++i;
+	}
+
+	while (i < len && p[i] != '\r' && p[i] != '\n')
+		++i;
+
+	while (i < len && p[i] == '\r')
+		++i;
+
+	if (i == len || p[i] != '\n')
+		return false;
+
+	*hdrp = i + 1;
+
+	return true;
+}
+
+
+/* Screen a raw SIP message in linear time before libre decodes it.
+ *
+ * libre 1.1.0's re_regex takes time quadratic in the length of a run of
+ * non-blank characters where its pattern fails to match: the start line,
+ * and To, From, Contact (sip_addr_decode), Content-Type and CSeq values.
+ * An 8 kB datagram cost 0.2-0.4 s and a 64 kB TCP message tens of
+ * seconds of the one SIP thread. So a start line libre would refuse is
+ * refused here with libre's own answer (ENODATA: wait for more; EBADMSG),
+ * and a header block whose runs of non-blank characters, squared and
+ * summed, exceed PRESCREEN_BUDGET is dropped (EBADMSG): one 2 kB token
+ * fits, no real message comes near. */
+static int prescreen(const struct mbuf *mb)
+{
+	uint64_t cost = 0, run = 0;
+	bool lf = false;
+	const char *p;
+	size_t len, i;
+
+	if (!mb)
+		return EINVAL;
+
+	p   = (const char *)mbuf_buf(mb);
+	len = mbuf_get_left(mb);
+
+	if (!startline_match(p, len, &i))
+		return len > STARTLINE_MAX ? EBADMSG : ENODATA;
+
+	for (; i < len; i++) {
+
+		if (!is_lws(p[i])) {
+			++run;
+			lf = false;
+			continue;
+		}
+
+		cost += run * run;
+		run = 0;
+
+		if (cost > PRESCREEN_BUDGET)
+			return EBADMSG;
+
+		if (p[i] == '\n') {
+			if (lf)
+				return 0;  /* end of the header block */
+			lf = true;
+		}
+		else if (p[i] != '\r') {
+			lf = false;
+		}
+	}
+
+	cost += run * run;
+
+	return cost > PRESCREEN_BUDGET ? EBADMSG : 0;
+}
+
+
+/**
+ * libre's transports call sip_msg_decode through the PLT, so this
+ * definition in the program comes before libre's own: every message is
+ * screened by prescreen() above, then decoded by libre. Remove it and
+ * the screen is off; nothing else changes.
+ *
+ * @param msgp Pointer to allocated SIP Message
+ * @param mb   Buffer containing SIP Message
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int sip_msg_decode(struct sip_msg **msgp, struct mbuf *mb)
+{
+	static int (*decode)(struct sip_msg **msgp, struct mbuf *mb);
+	int err;
+
+	if (!msgp || !mb)
+		return EINVAL;
+
+	err = prescreen(mb);
+	if (err)
+		return err;
+
+	if (!decode) {
+		*(void **)&decode = dlsym(RTLD_NEXT, "sip_msg_decode");
+		if (!decode)
+			return ENOSYS;
+	}
+
+	return decode(msgp, mb);
 }
 
 

@@ -134,7 +134,10 @@ enum store_stmt {
 struct sqlite3_stmt;
 struct sqlite3;
 
+enum { EXT_CACHE_BUCKETS = 1024 };
+
 int  store_open(struct store **stp, const char *path);
+struct hash *store_ext_cache(struct store *st);
 struct sqlite3_stmt *store_stmt(struct store *st, enum store_stmt id);
 int  store_step(struct store *st, struct sqlite3_stmt *stmt, bool *row);
 int  store_exec(struct store *st, enum store_stmt id);
@@ -292,6 +295,10 @@ int  callengine_init(struct sip *sip, struct store *st,
 void callengine_close(void);
 uint32_t callengine_count(void);
 int  callengine_calls_json(struct re_printf *pf);
+
+
+int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
+		const struct mbuf *offer, uint64_t *version);
 
 
 /* ---- CDRs (cdr.c) ---- */

@@ -22,6 +22,7 @@ libsipcore_a_SOURCES = \
 	sipcore/leg.c \
 	sipcore/dial.c \
 	sipcore/bridge.c \
+	sipcore/sdp_mirror.c \
 	sipcore/call.c \
 	sipcore/cdr.c \
 	sipcore/api.h \

@@ -23,6 +23,7 @@
 struct store {
 	sqlite3 *db;                         /**< Connection            */
 	sqlite3_stmt *stmtv[STMT_COUNT];     /**< Prepared statements   */
+	struct hash *ext_cache;              /**< store_ext.c's cache   */
 	char *path;                          /**< File name             */
 };
 
@@ -79,6 +80,9 @@ static void destructor(void *arg)
 {
 	struct store *st = arg;
 	size_t i;
+
+	hash_flush(st->ext_cache);
+	mem_deref(st->ext_cache);
 
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmtv[i]);
@@ -296,6 +300,10 @@ int store_open(struct store **stp, const char *path)
 		}
 	}
 
+	err = hash_alloc(&st->ext_cache, EXT_CACHE_BUCKETS);
+	if (err)
+		goto out;
+
 	rc = sqlite3_exec(st->db, "PRAGMA quick_check", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		err = store_errcode(st, rc, "quick_check");
@@ -309,6 +317,19 @@ int store_open(struct store **stp, const char *path)
 		*stp = st;
 
 	return err;
+}
+
+
+/**
+ * The extension cache of a store (kept by store_ext.c)
+ *
+ * @param st Store
+ *
+ * @return Hash table of cached extensions
+ */
+struct hash *store_ext_cache(struct store *st)
+{
+	return st ? st->ext_cache : NULL;
 }
 
 

@@ -1,9 +1,64 @@
 /**
- * @file store_ext.c  Extensions in the store
+ * @file store_ext.c  Extensions in the store, with a write-through cache
+ *
+ * Every REGISTER and call looks extensions up two or three times. The
+ * daemon holds the store exclusively and every change comes through here,
+ * so a cache of the extensions looked up is always right. Unknown numbers
+ * are not cached: a flood of made-up names cannot grow it.
  */
+#include <string.h>
 #include <sqlite3.h>
 #include <re.h>
 #include "sipcore.h"
+
+
+/** A cached extension */
+struct ext_entry {
+	struct le he;       /**< In the store's cache */
+	struct ext ext;     /**< The extension        */
+};
+
+
+static void entry_destructor(void *arg)
+{
+	struct ext_entry *e = arg;
+
+	hash_unlink(&e->he);
+}
+
+
+static bool entry_cmp(struct le *le, void *arg)
+{
+	const struct ext_entry *e = le->data;
+
+	return 0 == strcmp(e->ext.number, arg);
+}
+
+
+static struct ext_entry *cache_find(struct store *st, const char *number)
+{
+	return list_ledata(hash_lookup(store_ext_cache(st),
+				       hash_joaat_str(number), entry_cmp,
+				       (void *)number));
+}
+
+
+/* a failed allocation only costs a later lookup */
+static void cache_put(struct store *st, const struct ext *ext)
+{
+	struct ext_entry *e = cache_find(st, ext->number);
+
+	if (!e) {
+		e = mem_zalloc(sizeof(*e), entry_destructor);
+		if (!e)
+			return;
+
+		hash_append(store_ext_cache(st), hash_joaat_str(ext->number),
+			    &e->he, e);
+	}
+
+	e->ext = *ext;
+}
 
 
 static void ext_read(struct ext *ext, sqlite3_stmt *stmt)
@@ -32,8 +87,16 @@ int store_ext_get(struct store *st, const char *number, struct ext *ext)
 	bool row;
 	int err;
 
+	const struct ext_entry *e;
+
 	if (!st || !number || !ext)
 		return EINVAL;
+
+	e = cache_find(st, number);
+	if (e) {
+		*ext = e->ext;
+		return 0;
+	}
 
 	stmt = store_stmt(st, STMT_EXT_GET);
 	sqlite3_bind_text(stmt, 1, number, -1, SQLITE_STATIC);
@@ -46,6 +109,7 @@ int store_ext_get(struct store *st, const char *number, struct ext *ext)
 
 	ext_read(ext, stmt);
 	sqlite3_reset(stmt);
+	cache_put(st, ext);
 
 	return 0;
 }
@@ -84,6 +148,8 @@ int store_ext_put(struct store *st, const struct ext *ext, bool create)
 	if (!create && !sqlite3_changes(sqlite3_db_handle(stmt)))
 		return ENOENT;
 
+	cache_put(st, ext);
+
 	return 0;
 }
 
@@ -110,6 +176,8 @@ int store_ext_del(struct store *st, const char *number)
 	err = store_step(st, stmt, NULL);
 	if (err)
 		return err;
+
+	mem_deref(cache_find(st, number));
 
 	return sqlite3_changes(sqlite3_db_handle(stmt)) ? 0 : ENOENT;
 }

@@ -3,6 +3,7 @@
 set -e
 
 PKGS="build-essential autoconf automake libtool pkg-config clang
+libclang-rt-14-dev
 libre-dev librem-dev libspandsp-dev libopus-dev libsrtp2-dev
 libsqlite3-dev libssl-dev sqlite3 python3 curl
 sip-tester baresip-core linphone-cli sox espeak-ng kamailio iproute2"

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Install what is missing, build, run every test, then run them again
-# built with AddressSanitizer and UndefinedBehaviorSanitizer. Ends with
-# the line "N passed, M failed".
+# Install what is missing, build with gcc and run every test, then build
+# with clang, AddressSanitizer and UndefinedBehaviorSanitizer and run
+# them again. Ends with the line "N passed, M failed".
 cd "$(dirname "$0")/.." || exit 2
 sh tools/deps.sh || exit 2
 top=$(pwd)
@@ -42,7 +42,7 @@ run_suite() {
 run_suite build/plain
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	run_suite build/asan --enable-sanitizers
+	run_suite build/asan --enable-sanitizers CC=clang
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

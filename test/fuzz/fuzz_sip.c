@@ -1,10 +1,11 @@
 /**
  * @file fuzz_sip.c  libFuzzer target: libre's SIP decoder, then our checks
  *
- * Feeds each input to sip_msg_decode as one datagram would arrive, and a
- * decoded request to sipcheck_request: the path every request takes before
- * a handler sees it. Build with configure --enable-fuzz CC=clang; seeds
- * are ../shared/sip-torture/pjproject-fuzz-seeds/fuzz-sip_seed_corpus and
+ * Feeds each input to sip_msg_decode as one datagram would arrive (that
+ * is sipcheck.c's screen, then libre's decoder), and a decoded request to
+ * sipcheck_request: the path every request takes before a handler sees
+ * it. Build with configure --enable-fuzz CC=clang; seeds are
+ * ../shared/sip-torture/pjproject-fuzz-seeds/fuzz-sip_seed_corpus and
  * ../shared/sip-torture/rfc4475.
  */
 #include <stdlib.h>

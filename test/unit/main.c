@@ -23,6 +23,7 @@ static const struct test testv[] = {
 	TEST(test_router),
 	TEST(test_sipcheck),
 	TEST(test_timers),
+	TEST(test_sdp_mirror),
 };
 
 

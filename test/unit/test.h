@@ -57,5 +57,6 @@ int test_store_corrupt(void);
 int test_router(void);
 int test_sipcheck(void);
 int test_timers(void);
+int test_sdp_mirror(void);
 
 #endif

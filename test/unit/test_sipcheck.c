@@ -388,6 +388,114 @@ static int test_synthetic(void)
 }
 
 
+/* Build "prefix" + n times c + "suffix" in a new buffer */
+static int make_msg(struct mbuf **mbp, const char *prefix, char c, size_t n,
+		    const char *suffix)
+{
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(n + 512);
+	if (!mb)
+		return ENOMEM;
+
+	err = mbuf_write_str(mb, prefix);
+	if (n)
+		err |= mbuf_fill(mb, (uint8_t)c, n);
+	err |= mbuf_write_str(mb, suffix);
+	mb->pos = 0;
+
+	if (err)
+		mem_deref(mb);
+	else
+		*mbp = mb;
+
+	return err;
+}
+
+
+/* sipcheck.c screens every message before libre's decoder, whose regexes
+ * take quadratic time on long runs of non-blank characters. These pass
+ * libre alone (or fail it only after seconds): the screen must drop them
+ * at once. Also proves the screen is linked in front of libre. */
+static int test_prescreen(void)
+{
+	static const char hdrs[] =
+		"Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK776\r\n"
+		"To: <sip:1001@example.com>\r\n"
+		"Call-ID: a84b4c76e66710\r\n"
+		"CSeq: 1 OPTIONS\r\n";
+	static const struct {
+		const char *prefix;
+		char c;
+		size_t n;
+		const char *suffix;
+		int err;
+	} testv[] = {
+		/* start line: libre's answer, without its regex */
+		{"", 'a', 100, "\r\n\r\n", ENODATA},
+		{"", 'a', 9000, "\r\n\r\n", EBADMSG},
+		{"OPTIONS ", 'a', 9000, "\r\n\r\n", EBADMSG},
+		{"OPTIONS sip:a SIP/2.0", ' ', 1, "", ENODATA},
+		{" OPTIONS sip:a SIP/2.0\r\n", ' ', 0, "\r\n", ENODATA},
+		{"OPTIONS\tsip:a SIP/2.0\r\n", ' ', 0, "\r\n", ENODATA},
+		{"OPTIONS sip:a SIP/2.0\rx\r\n", ' ', 0, "\r\n", ENODATA},
+		/* a 1500-byte token is fine, 3000 is over the budget */
+		{"OPTIONS sip:1001@example.com SIP/2.0\r\nFrom: ", 'a', 1500,
+		 " x <sip:a@b>;tag=1\r\n", 0},
+		{"OPTIONS sip:1001@example.com SIP/2.0\r\nFrom: ", 'a', 3000,
+		 " x <sip:a@b>;tag=1\r\n", EBADMSG},
+		{"OPTIONS sip:1001@example.com SIP/2.0\r\nFrom: ", ':', 60000,
+		 " x <sip:a@b>;tag=1\r\n", EBADMSG},
+		{"OPTIONS sip:1001@example.com SIP/2.0\r\n"
+		 "Content-Type: ", 'a', 60000, " x\r\n", EBADMSG},
+		/* the body is not screened */
+		{"OPTIONS sip:1001@example.com SIP/2.0\r\n"
+		 "From: <sip:a@b>;tag=1\r\n\r\n", 'a', 60000, "", 0},
+	};
+	struct sip_msg *msg = NULL;
+	struct mbuf *mb = NULL;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(testv); i++) {
+		const bool body = strstr(testv[i].prefix, "\r\n\r\n") != NULL;
+		int e;
+
+		err = make_msg(&mb, testv[i].prefix, testv[i].c, testv[i].n,
+			       testv[i].suffix);
+		if (err)
+			goto out;
+
+		/* complete the header block of the header tests */
+		if (!body && strstr(testv[i].prefix, "From: ")) {
+			mb->pos = mb->end;
+			err = mbuf_printf(mb, "%s\r\n", hdrs);
+			mb->pos = 0;
+			if (err)
+				goto out;
+		}
+
+		e = sip_msg_decode(&msg, mb);
+		if (e != testv[i].err) {
+			(void)re_fprintf(stderr, "prescreen %zu: expected %m,"
+					 " got %m\n", i, testv[i].err, e);
+			err = EINVAL;
+			goto out;
+		}
+
+		msg = mem_deref(msg);
+		mb = mem_deref(mb);
+	}
+
+ out:
+	mem_deref(msg);
+	mem_deref(mb);
+
+	return err;
+}
+
+
 /**
  * Test the SIP request checks
  *
@@ -401,5 +509,9 @@ int test_sipcheck(void)
 	if (err)
 		return err;
 
-	return test_synthetic();
+	err = test_synthetic();
+	if (err)
+		return err;
+
+	return test_prescreen();
 }

@@ -152,7 +152,9 @@ int test_store(void)
 	TEST_EQUALS(ENOENT, store_setting_get(st, "nokey", val, sizeof(val)));
 
 	/* removing an extension removes its contacts */
+	TEST_CHECK(store_ext_get(st, "1001", &got));
 	TEST_CHECK(store_ext_del(st, "1001"));
+	TEST_EQUALS(ENOENT, store_ext_get(st, "1001", &got));
 	TEST_EQUALS(ENOENT, store_ext_del(st, "1001"));
 	memset(&back, 0, sizeof(back));
 	TEST_CHECK(store_contact_list(st, find_contact, &back));

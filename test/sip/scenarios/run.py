@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Black-box SIP tests of switchboard with sipp: registrar and calls.
+"""Black-box SIP tests of switchboard with sipp: registrar, calls,
+re-INVITEs (hold and resume from either side), early media, and requests
+the server must refuse (unknown methods, Max-Forwards: 0, unknown
+dialogs).
 
 Starts a switchboard on free loopback ports with a store in a temporary
 folder, creates extensions, runs each case with bounded timeouts and
@@ -54,7 +57,7 @@ def pw(number):
 # extensions: 1001 caller, 1003 never registers, 20xx callees, 30xx for
 # the registrar cases (one each, so that no case sees another's contacts)
 EXTS = {n: pw(n) for n in
-        [CALLER, NO_CONTACT] + ['20%02d' % i for i in range(1, 16)] +
+        [CALLER, NO_CONTACT] + ['20%02d' % i for i in range(1, 19)] +
         ['30%02d' % i for i in range(1, 31)]}
 
 
@@ -717,6 +720,256 @@ def case_call_tcp_cancel_487(ctx):
               transport='tcp', key='tcp_cancel')
 
 
+# ---------------------------------------------------------------- mid-call
+
+# o= session versions in the scenarios: 2353687637 in the first offer or
+# answer, +1 for hold, +2 for resume
+HOLD_V, RESUME_V = '2353687638', '2353687639'
+
+
+def sdp_direction(body):
+    """The last a=sendrecv/sendonly/recvonly/inactive of an SDP body (the
+    scenarios have one media line), or None."""
+    d = re.findall(r'^a=(sendrecv|sendonly|recvonly|inactive)\s*$', body,
+                   re.M)
+    return d[-1] if d else None
+
+
+def sdp_origin(body):
+    """(username, session version) of the o= line, or None."""
+    m = re.search(r'^o=(\S+) \S+ (\S+) ', body, re.M)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def sdp_desc(msg):
+    """A message's SDP in a few words, for failure messages and notes."""
+    body = msg['body']
+    if 'm=audio' not in body:
+        return 'no SDP'
+    o = sdp_origin(body)
+    return 'SDP o=%s version %s, %s' % (
+        o[0] if o else '?', o[1] if o else '?',
+        'a=' + sdp_direction(body) if sdp_direction(body)
+        else 'no direction attribute (sendrecv)')
+
+
+def final_to(run, cseq, method='INVITE'):
+    """The first final response run received to its request CSeq cseq."""
+    r = [m for m in run.received() if m['code'] and m['code'] >= 200 and
+         (hdr(m, 'cseq') or '').split() == [str(cseq), method]]
+    return r[0] if r else None
+
+
+def requests_got(run, method):
+    """The distinct requests of a method run received (no
+    retransmissions), in order."""
+    seen, out = set(), []
+    for m in run.received(method=method):
+        key = (hdr(m, 'cseq'), branch_of(m))
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def check_offer_answered(run, cseq, what, who):
+    """run's re-INVITE CSeq cseq got 200 with SDP; returns the 200."""
+    r = final_to(run, cseq)
+    if r is None:
+        raise Fail('%s re-INVITE (%s, CSeq %d) got no final response: %s' %
+                   (who, what, cseq, run.summary()))
+    if r['code'] != 200 or 'm=audio' not in r['body']:
+        raise Fail('%s re-INVITE (%s, CSeq %d) got "%s" with %s, expected '
+                   '200 with SDP' % (who, what, cseq, r['first'],
+                                     sdp_desc(r)))
+    return r
+
+
+def check_offer_relayed(run, msg, what, who, user, direction, version):
+    """A re-INVITE the far side (run) got carries the offer as sent."""
+    if msg is None:
+        raise Fail('%s got no %s re-INVITE: %s' % (who, what,
+                                                    run.summary()))
+    body = msg['body']
+    if (sdp_direction(body) != direction or
+            sdp_origin(body) != (user, version)):
+        raise Fail('%s got a %s re-INVITE with %s, expected a=%s and '
+                   'o=%s version %s: %s' % (who, what, sdp_desc(msg),
+                                            direction, user, version,
+                                            run.summary()))
+
+
+def check_mirrored(answer, direction, after, what):
+    """An answer made at once must mirror the offer's direction and carry
+    an o= version above the one the side saw before (RFC 3264)."""
+    body = answer['body']
+    got = sdp_direction(body) or 'sendrecv'
+    o = sdp_origin(body)
+    if got != direction or not o or int(o[1]) <= int(after):
+        raise Fail('%s: answered with %s, expected a=%s and o= version '
+                   'above %s' % (what, sdp_desc(answer), direction, after))
+    return int(o[1])
+
+
+def case_reinvite_hold(ctx):
+    callee = '2016'
+    port = free_port()
+    register_callee(ctx, callee, port)
+    caller, (uas,) = call(ctx, 'uac_call_reinvite', callee,
+                          [('uas_answer_reinvite', port)])
+    steps = ((3, 'hold', 'sendonly', HOLD_V),
+             (4, 'resume', 'sendrecv', RESUME_V))
+    got = requests_got(uas, 'INVITE')[1:]
+    answers = []
+    for i, (cseq, what, direction, version) in enumerate(steps):
+        answers.append(check_offer_answered(
+            caller, cseq, '%s, a=%s' % (what, direction), "the caller's"))
+        check_offer_relayed(uas, got[i] if i < len(got) else None, what,
+                            'the callee', 'caller', direction, version)
+    seen = check_mirrored(answers[0], 'recvonly', int(HOLD_V) - 1,
+                          'hold from the caller')
+    check_mirrored(answers[1], 'sendrecv', seen, 'resume from the caller')
+    need(caller, 'caller')
+    need(uas, 'callee')
+    ctx.notes.append(
+        'reinvite_hold: the caller got at once, as the answer to hold '
+        '(a=sendonly): %s; to resume (a=sendrecv): %s. The callee had '
+        'answered them a=recvonly and a=sendrecv' % (
+            sdp_desc(answers[0]), sdp_desc(answers[1])))
+
+
+def case_reinvite_from_callee(ctx):
+    callee = '2017'
+    port = free_port()
+    register_callee(ctx, callee, port)
+    caller, (uas,) = call(ctx, 'uac_call_answer_reinvite', callee,
+                          [('uas_answer_hold', port)])
+    if not uas.sent('INVITE'):
+        raise Fail('the callee never got to send its re-INVITE: ' +
+                   uas.summary())
+    answer = check_offer_answered(uas, 1, 'hold, a=sendonly',
+                                  "the callee's")
+    got = requests_got(caller, 'INVITE')
+    check_offer_relayed(caller, got[0] if got else None, 'hold',
+                        'the caller', 'callee', 'sendonly', HOLD_V)
+    check_mirrored(answer, 'recvonly', int(HOLD_V) - 1, 'hold from the callee')
+    need(caller, 'caller')
+    need(uas, 'callee')
+    ctx.notes.append(
+        'reinvite_from_callee: the callee got at once, as the answer to '
+        'hold (a=sendonly): %s. The caller had answered it a=recvonly' %
+        sdp_desc(answer))
+
+
+def case_early_media(ctx):
+    callee = '2018'
+    port = free_port()
+    register_callee(ctx, callee, port)
+    caller, (uas,) = call(ctx, 'uac_call_early', callee,
+                          [('uas_early_media', port)])
+    if not [m for d, _, m in uas.msgs if d == 'sent' and m['code'] == 183]:
+        raise Fail('the callee never sent its 183: ' + uas.summary())
+    r183 = caller.received(183)
+    if not r183:
+        raise Fail('the callee sent 183 with SDP, the caller got no 183: '
+                   '%s' % caller.summary())
+    if (sdp_origin(r183[0]['body']) or ('',))[0] != 'callee-early':
+        raise Fail('183 reached the caller with %s, expected the callee\'s '
+                   'early SDP (o=callee-early)' % sdp_desc(r183[0]))
+    order = [m['code'] for m in caller.received() if m['code'] in
+             (183, 200) and 'INVITE' in (hdr(m, 'cseq') or '')]
+    if 200 not in order or order.index(200) < order.index(183):
+        raise Fail('the caller got %s, expected 183 then 200: %s' %
+                   (order, caller.summary()))
+    need(caller, 'caller')
+    need(uas, 'callee')
+
+
+# ---------------------------------------------------------------- odd requests
+
+PROBE_SDP = ('v=0\r\no=probe 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\n'
+             't=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n'
+             % (HOST, HOST))
+
+
+def check_allow(resp, what):
+    allow = ', '.join(hdrs(resp, 'allow'))
+    if not allow:
+        raise Fail('%s: "%s" without an Allow header' % (what,
+                                                         resp['first']))
+    methods = set(m.strip().upper() for m in allow.split(',') if m.strip())
+    missing = set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS']) - methods
+    if missing:
+        raise Fail('%s: Allow: %s lacks %s' % (what, allow,
+                                               ', '.join(sorted(missing))))
+    return methods
+
+
+def case_unknown_method(ctx):
+    ruri = 'sip:%s@%s' % (CALLER, DOMAIN)
+    cl = UdpClient(ctx.server.sip_port)
+    try:
+        r = cl.request('FOO', ruri, new_callid())
+        if r['code'] != 501:
+            raise Fail('FOO %s out of dialog: "%s", expected 501' %
+                       (ruri, r['first']))
+        if 'FOO' in check_allow(r, '501 to FOO'):
+            raise Fail('501 to FOO, yet Allow: %s' %
+                       ', '.join(hdrs(r, 'allow')))
+        what = 'MESSAGE %s out of dialog' % ruri
+        try:
+            r = cl.request('MESSAGE', ruri, new_callid(), body='hello',
+                           ctype='text/plain')
+        except Fail:
+            raise Fail('%s: no final response in 4s' % what)
+        ctx.notes.append('unknown_method: %s got "%s"%s' % (
+            what, r['first'], (' (Allow: %s)' % ', '.join(hdrs(r, 'allow')))
+            if hdrs(r, 'allow') else ''))
+        if r['code'] >= 500 and r['code'] != 501:
+            raise Fail('%s: "%s"' % (what, r['first']))
+        if r['code'] == 501:
+            check_allow(r, '501 to MESSAGE')
+    finally:
+        cl.close()
+
+
+def case_max_forwards_zero(ctx):
+    cl = UdpClient(ctx.server.sip_port)
+    try:
+        ruri = 'sip:2001@%s' % DOMAIN
+        r = cl.request('INVITE', ruri, new_callid(), max_forwards=0,
+                       body=PROBE_SDP)
+        if r['code'] != 483:
+            raise Fail('INVITE %s with Max-Forwards: 0: "%s", expected 483'
+                       % (ruri, r['first']))
+        ruri = 'sip:%s' % DOMAIN
+        r = cl.request('OPTIONS', ruri, new_callid(), max_forwards=0)
+        if r['code'] != 200:
+            raise Fail('OPTIONS %s with Max-Forwards: 0: "%s", expected 200'
+                       % (ruri, r['first']))
+        check_allow(r, '200 to OPTIONS')
+    finally:
+        cl.close()
+
+
+def case_in_dialog_unknown(ctx):
+    cl = UdpClient(ctx.server.sip_port)
+    try:
+        # as if to the server's Contact in a call that never was
+        ruri = 'sip:%s@%s:%d' % (CALLER, HOST, ctx.server.sip_port)
+        for method, body in (('BYE', ''), ('INVITE', PROBE_SDP),
+                             ('OPTIONS', '')):
+            r = cl.request(method, ruri, new_callid(), cseq=7,
+                           from_tag='madeup%08x' % random.getrandbits(32),
+                           to_tag='madeup%08x' % random.getrandbits(32),
+                           body=body)
+            if r['code'] != 481:
+                raise Fail('%s with a made-up Call-ID and tags: "%s", '
+                           'expected 481' % (method, r['first']))
+    finally:
+        cl.close()
+
+
 # ---------------------------------------------------------------- restart
 
 def case_register_survives_restart(ctx):
@@ -807,6 +1060,12 @@ CASES = [
     case_call_tcp,
     case_call_tcp_callee_hangs_up,
     case_call_tcp_cancel_487,
+    case_reinvite_hold,
+    case_reinvite_from_callee,
+    case_early_media,
+    case_unknown_method,
+    case_max_forwards_zero,
+    case_in_dialog_unknown,
     cdr_case('answered'),
     cdr_case('callee_hangs_up'),
     cdr_case('busy'),

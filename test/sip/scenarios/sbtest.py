@@ -4,7 +4,7 @@ Starts and stops a switchboard on free loopback ports, creates
 extensions (HTTP API, or the SQLite store when the API does not answer),
 runs sipp with bounded timeouts and reads its -trace_msg logs, and has a
 small SIP-over-UDP client for what sipp 3.6.1 cannot do (SHA-256 digest,
-made-up or replayed nonces).
+made-up or replayed nonces, requests whose reply is not known ahead).
 
 Python standard library only.  Every wait is bounded; every process
 started here is stopped here, by its PID.
@@ -397,7 +397,8 @@ def digest_credentials(alg, user, password, method, uri, nonce, nc='00000001',
 # ---------------------------------------------------------------- a client
 
 class UdpClient:
-    """A bare SIP user agent over UDP for REGISTER tests."""
+    """A bare SIP user agent over UDP for REGISTER tests and one-off
+    requests."""
 
     def __init__(self, server_port):
         self.server = (HOST, server_port)
@@ -435,6 +436,45 @@ class UdpClient:
         lines.append('Content-Length: 0')
         text = '\r\n'.join(lines) + '\r\n\r\n'
         return self.transact(text, branch)
+
+    def request(self, method, ruri, call_id, cseq=1, from_tag=None,
+                to_tag=None, max_forwards=70, body='',
+                ctype='application/sdp', extra='', timeout=4.0):
+        """Send any request and return its parsed final response.  With
+        to_tag it claims to be in a dialog (made up or not).  An INVITE's
+        final response is ACKed with the INVITE's branch (RFC 3261
+        17.1.1.3; meant for the non-2xx these tests expect)."""
+        branch = 'z9hG4bK-py%016x' % random.getrandbits(64)
+        from_tag = from_tag or 'py%08x' % random.getrandbits(32)
+        head = [
+            'Via: SIP/2.0/UDP %s:%d;branch=%s;rport' % (HOST, self.port,
+                                                       branch),
+            'Max-Forwards: %d' % max_forwards,
+            'From: <sip:probe@%s>;tag=%s' % (DOMAIN, from_tag),
+            'To: <%s>%s' % (ruri, (';tag=' + to_tag) if to_tag else ''),
+            'Call-ID: %s' % call_id,
+        ]
+        lines = ['%s %s SIP/2.0' % (method, ruri)] + head + [
+            'CSeq: %d %s' % (cseq, method),
+            'Contact: <sip:probe@%s:%d>' % (HOST, self.port),
+        ]
+        if body:
+            lines.append('Content-Type: ' + ctype)
+        if extra:
+            lines.append(extra)
+        lines += ['User-Agent: sbtest.py',
+                  'Content-Length: %d' % len(body.encode())]
+        text = '\r\n'.join(lines) + '\r\n\r\n' + body
+        resp = self.transact(text, branch, timeout)
+        if method == 'INVITE':
+            to = hdr(resp, 'to') or head[3][4:]
+            ack = ['ACK %s SIP/2.0' % ruri] + head[:3] + [
+                'To: %s' % to, head[4], 'CSeq: %d ACK' % cseq,
+                'Content-Length: 0']
+            ack = '\r\n'.join(ack) + '\r\n\r\n'
+            self.log.append(('sent', ack))
+            self.sock.sendto(ack.encode(), self.server)
+        return resp
 
     def transact(self, text, branch, timeout=4.0):
         """Send a non-INVITE request (UDP retransmits every 500 ms) and
