@@ -25,7 +25,9 @@ run_suite() {
 	mkdir -p "$dir"
 	(cd "$dir" && "$top/configure" -q "$@" && make -j"$(nproc)" -s) ||
 		{ failed=$((failed + 1)); return; }
-	(cd "$dir" && make -s check) | grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' |
+	(cd "$dir" && make -s check) >"$dir/check.out" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP):' "$dir/check.out" |
 		tee "$dir/test-suite.summary"
 	for log in $(find "$dir" -name '*.log' ! -name config.log \
 		! -name test-suite.log); do
@@ -35,6 +37,14 @@ run_suite() {
 			tail -40 "$log"
 		fi
 	done
+	# a check program that does not build runs no test: count it
+	if [ $rc -ne 0 ] &&
+		! grep -qE '^(FAIL|XPASS|ERROR):' "$dir/test-suite.summary"
+	then
+		echo "---- make check failed (exit $rc) in $dir:"
+		tail -30 "$dir/check.out"
+		failed=$((failed + 1))
+	fi
 	tally "$dir"
 }
 

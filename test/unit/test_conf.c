@@ -29,8 +29,8 @@ int test_conf(void)
 		"log_level loud\n",
 		"api_token short\n",
 		"reg_min_expires 600\nreg_max_expires 300\n",
-		"sip_listen_udp none\nsip_listen_tcp none\n"
-		"sip_listen_tls none\n",
+		("sip_listen_udp none\nsip_listen_tcp none\n"
+		 "sip_listen_tls none\n"),
 	};
 	struct sb_conf cfg;
 	size_t i;
