@@ -59,6 +59,8 @@ const char *leg_dialled(const struct leg *leg);
 const char *leg_peer(const struct leg *leg);
 const char *leg_callid(const struct leg *leg);
 const struct mbuf *leg_remote_sdp(const struct leg *leg);
+const struct mbuf *leg_local_sdp(const struct leg *leg);
+const struct sa *leg_source(const struct leg *leg);
 int  leg_debug(struct re_printf *pf, const struct leg *leg);
 
 
@@ -76,9 +78,15 @@ enum dial_strategy {
 typedef void (dial_h)(struct dial *dial, struct leg *winner, uint16_t scode,
 		      const char *reason, void *arg);
 
+/** A fork rang (180) or sent early media (183 with sdp) */
+typedef void (dial_progress_h)(struct dial *dial, struct leg *fork,
+			       uint16_t scode, const char *reason,
+			       const struct mbuf *sdp, void *arg);
+
 int  dial_alloc(struct dial **dialp, struct leg *caller,
-		const char * const *targetv, size_t targetc,
-		enum dial_strategy strategy, uint32_t timeout_s,
+		const struct mbuf *offer, const char * const *targetv,
+		size_t targetc, enum dial_strategy strategy,
+		uint32_t timeout_s, dial_progress_h *progressh,
 		dial_h *dialh, void *arg);
 
 
@@ -86,7 +94,13 @@ int  dial_alloc(struct dial **dialp, struct leg *caller,
 typedef void (bridge_end_h)(struct bridge *br, struct leg *ended,
 			    const struct leg_evinfo *info, void *arg);
 
+/** An offer from one leg is to reach the other: send it (leg_modify) */
+typedef int (bridge_offer_h)(struct bridge *br, struct leg *from,
+			     struct leg *to, const struct mbuf *offer,
+			     void *arg);
+
 int  bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
-		  bridge_end_h *endh, void *arg);
+		  bridge_offer_h *offerh, bridge_end_h *endh, void *arg);
+bool bridge_held(const struct bridge *br);
 
 #endif

@@ -955,9 +955,11 @@ static int status_print(struct re_printf *pf, void *arg)
 		return err;
 
 	return re_hprintf(pf, "{\"version\":\"%s\",\"calls\":%u,"
-			  "\"registrations\":%u,\"extensions\":%u}",
+			  "\"registrations\":%u,\"extensions\":%u,"
+			  "\"relay\":\"%s\"}",
 			  VERSION, callengine_count(),
-			  location_count_all(), n);
+			  location_count_all(), n,
+			  relay_ready() ? "ready" : "down");
 }
 
 

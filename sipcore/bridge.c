@@ -1,10 +1,10 @@
 /**
  * @file bridge.c  Two answered legs joined: offers and hang-ups cross
  *
- * Media goes end to end for now: an offer from one side goes to the other
- * as a re-INVITE, and is answered at once with that other side's last
- * description, its direction mirroring the offer's (sipsess answers
- * offers synchronously).
+ * An offer from one side goes to the other as a re-INVITE (through the
+ * owner's offer handler, which may rewrite it) and is answered at once
+ * with the description this side last got from us, its direction
+ * mirroring the offer's (sipsess answers offers synchronously).
  */
 #include <re.h>
 #include "sipcore.h"
@@ -14,8 +14,10 @@
 struct bridge {
 	struct leg *a;          /**< One side (ref)                  */
 	struct leg *b;          /**< The other side (ref)            */
+	bridge_offer_h *offerh; /**< Sends an offer on, or NULL      */
 	bridge_end_h *endh;     /**< Called when either side ends    */
 	void *arg;              /**< Handler argument                */
+	bool held;              /**< The last offer was not sendrecv */
 	uint64_t ver_a;         /**< o= version of our answers to a  */
 	uint64_t ver_b;         /**< o= version of our answers to b  */
 };
@@ -58,15 +60,20 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
 {
 	struct bridge *br = arg;
 	struct leg *peer = other(br, leg);
-	const struct mbuf *last = leg_remote_sdp(peer);
+	const struct mbuf *last = leg_local_sdp(leg);
 	int err;
 
 	if (!last)
 		return EPROTO;
 
-	err = leg_modify(peer, offer);
+	if (br->offerh)
+		err = br->offerh(br, leg, peer, offer, br->arg);
+	else
+		err = leg_modify(peer, offer);
 	if (err)
 		return err;
+
+	br->held = sdp_is_hold(offer);
 
 	return sdp_mirror(answerp, last, offer,
 			  leg == br->a ? &br->ver_a : &br->ver_b);
@@ -74,18 +81,34 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
 
 
 /**
+ * Whether the last offer put the call on hold (sendonly, recvonly or
+ * inactive): silence is then expected
+ *
+ * @param br Bridge
+ *
+ * @return True if on hold
+ */
+bool bridge_held(const struct bridge *br)
+{
+	return br ? br->held : false;
+}
+
+
+/**
  * Join two answered legs
  *
  * @param brp  Pointer to allocated bridge; mem_deref unjoins (no hang-up)
- * @param a    One leg
- * @param b    The other leg
- * @param endh Called when either leg ends (the other is hung up)
- * @param arg  Handler argument
+ * @param a      One leg
+ * @param b      The other leg
+ * @param offerh Sends an offer from one leg on to the other (NULL: as
+ *               it is)
+ * @param endh   Called when either leg ends (the other is hung up)
+ * @param arg    Handler argument
  *
  * @return 0 if success, otherwise errorcode
  */
 int bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
-		 bridge_end_h *endh, void *arg)
+		 bridge_offer_h *offerh, bridge_end_h *endh, void *arg)
 {
 	struct bridge *br;
 
@@ -98,6 +121,7 @@ int bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
 
 	br->a = mem_ref(a);
 	br->b = mem_ref(b);
+	br->offerh = offerh;
 	br->endh = endh;
 	br->arg = arg;
 

@@ -1,8 +1,11 @@
 /**
  * @file call.c  Calls between extensions: route, dial, bridge, CDR
  *
- * The CDR row is written when the call is answered and completed when it
- * ends, so a kill after the 200 loses no answered call.
+ * Every call's media is anchored on the relay: the caller's offer goes
+ * through the relay before the callee sees it, and every answer before
+ * the caller sees it (relay legs "a", caller side, and "b", callee
+ * side). The CDR row is written when the call is answered and completed
+ * when it ends, so a kill after the 200 loses no answered call.
  */
 #include <string.h>
 #include <re.h>
@@ -16,17 +19,31 @@
 /** One call: the caller's leg, the dial, then the bridge */
 struct call {
 	struct le le;           /**< In engine.calll                  */
+	char rid[24];           /**< The call's id at the relay       */
 	struct leg *in;         /**< Caller's leg                     */
 	struct dial *dial;      /**< While ringing                    */
 	struct leg *out;        /**< Answered callee leg              */
 	struct bridge *br;      /**< While talking                    */
+	struct relay_req *req_offer;  /**< Offer at the relay         */
+	struct relay_req *req_answer; /**< Answer at the relay        */
+	struct leg *modify_to;  /**< Leg the pending offer goes to    */
+	struct tmr tmr_relay;   /**< Waiting for the relay            */
+	unsigned relay_waits;   /**< Times waited                     */
+	bool early;             /**< 183 with SDP went to the caller  */
+	bool relayed;           /**< The relay holds media for it     */
 	struct cdr cdr;         /**< Its record                       */
+};
+
+enum {
+	RELAY_WAITS   = 30,    /**< Waits for a relay that is starting */
+	RELAY_WAIT_MS = 100,   /**< Each wait                          */
 };
 
 static struct {
 	struct list calll;
 	struct store *store;
 	const struct sb_conf *cfg;
+	uint64_t next_rid;
 	bool closing;
 } engine;
 
@@ -36,6 +53,9 @@ static void destructor(void *arg)
 	struct call *call = arg;
 
 	list_unlink(&call->le);
+	tmr_cancel(&call->tmr_relay);
+	mem_deref(call->req_offer);
+	mem_deref(call->req_answer);
 	mem_deref(call->br);
 	mem_deref(call->dial);
 	leg_hangup(call->out, 0, NULL);
@@ -74,7 +94,69 @@ static void call_end(struct call *call, uint16_t cause, const char *reason)
 	DEBUG_INFO("%s: %s -> %s ended: %u %s\n", call->cdr.call_id,
 		   call->cdr.caller, call->cdr.callee, cause, call->cdr.reason);
 
+	if (call->relayed)
+		(void)relay_request(NULL, NULL, NULL, "\"command\":\"delete\","
+				    "\"call\":\"%s\"", call->rid);
+
 	mem_deref(call);
+}
+
+
+/* SDP as a JSON string's contents */
+static int sdp_print(struct re_printf *pf, const struct mbuf *sdp)
+{
+	char *str;
+	int err;
+
+	if (!sdp)
+		return 0;
+
+	str = mem_alloc(sdp->end + 1, NULL);
+	if (!str)
+		return ENOMEM;
+
+	memcpy(str, sdp->buf, sdp->end);
+	str[sdp->end] = '\0';
+	err = utf8_encode(pf, str);
+	mem_deref(str);
+
+	return err;
+}
+
+
+static struct mbuf *reply_sdp(const struct odict *reply)
+{
+	const char *str = odict_string(reply, "sdp");
+	struct mbuf *mb;
+
+	if (!str)
+		return NULL;
+
+	mb = mbuf_alloc(str_len(str));
+	if (mb) {
+		(void)mbuf_write_str(mb, str);
+		mb->pos = 0;
+	}
+
+	return mb;
+}
+
+
+/* offer and answer at the relay: leg "a" faces the caller, "b" the
+ * callee */
+static int relay_sdp(struct relay_req **reqp, struct call *call,
+		     const char *cmd, struct leg *from,
+		     const struct mbuf *sdp, relay_resp_h *resph)
+{
+	bool caller = from == call->in;
+
+	return relay_request(reqp, resph, call,
+			     "\"command\":\"%s\",\"call\":\"%s\","
+			     "\"from\":\"%s\",\"to\":\"%s\","
+			     "\"source\":\"%j\",\"sdp\":\"%H\"",
+			     cmd, call->rid, caller ? "a" : "b",
+			     caller ? "b" : "a", leg_source(from),
+			     sdp_print, sdp);
 }
 
 
@@ -87,6 +169,76 @@ static void bridge_end_handler(struct bridge *br, struct leg *ended,
 	call_end(call, 200, ended == call->in ? "caller hung up" :
 		 "callee hung up");
 	(void)info;
+}
+
+
+static void relay_wait_handler(void *arg);
+
+
+static void modify_resp_handler(int err, const struct odict *reply,
+				void *arg)
+{
+	struct call *call = arg;
+	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+
+	call->req_offer = mem_deref(call->req_offer);
+
+	if (!sdp || leg_modify(call->modify_to, sdp))
+		DEBUG_WARNING("%s: re-INVITE not passed on: %m\n",
+			      call->cdr.call_id, err ? err : EPROTO);
+
+	mem_deref(sdp);
+}
+
+
+/* an offer in a re-INVITE goes through the relay to the other side */
+static int bridge_offer_handler(struct bridge *br, struct leg *from,
+				struct leg *to, const struct mbuf *offer,
+				void *arg)
+{
+	struct call *call = arg;
+	(void)br;
+
+	call->req_offer = mem_deref(call->req_offer);
+	call->modify_to = to;
+
+	return relay_sdp(&call->req_offer, call, "offer", from, offer,
+			 modify_resp_handler);
+}
+
+
+static void answered_resp_handler(int err, const struct odict *reply,
+				  void *arg)
+{
+	struct call *call = arg;
+	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+
+	call->req_answer = mem_deref(call->req_answer);
+
+	if (!sdp) {
+		leg_hangup(call->in, 503, "Media Relay Failed");
+		call_end(call, 503, "relay answer failed");
+		return;
+	}
+
+	err = leg_answer(call->in, sdp);
+	if (!err)
+		err = bridge_alloc(&call->br, call->in, call->out,
+				   bridge_offer_handler, bridge_end_handler,
+				   call);
+	mem_deref(sdp);
+
+	if (err) {
+		DEBUG_WARNING("%s: cannot connect: %m\n", call->cdr.call_id,
+			      err);
+		call_end(call, 500, "answer failed");
+		return;
+	}
+
+	call->cdr.answer_ms = sb_unixtime_ms();
+	str_ncpy(call->cdr.disposition, "ANSWERED",
+		 sizeof(call->cdr.disposition));
+	cdr_write(call);
 }
 
 
@@ -105,23 +257,93 @@ static void dial_handler(struct dial *dial, struct leg *winner,
 		return;
 	}
 
+	/* the callee is answered; the caller is, once the relay says */
 	call->out = mem_ref(winner);
+	call->req_answer = mem_deref(call->req_answer);
 
-	err = leg_answer(call->in, leg_remote_sdp(winner));
-	if (!err)
-		err = bridge_alloc(&call->br, call->in, call->out,
-				   bridge_end_handler, call);
+	err = relay_sdp(&call->req_answer, call, "answer", winner,
+			leg_remote_sdp(winner), answered_resp_handler);
 	if (err) {
-		DEBUG_WARNING("%s: cannot connect: %m\n", call->cdr.call_id,
-			      err);
-		call_end(call, 500, "answer failed");
+		leg_hangup(call->in, 503, "Media Relay Unavailable");
+		call_end(call, 503, "relay unavailable");
+	}
+}
+
+
+static void early_resp_handler(int err, const struct odict *reply,
+			       void *arg)
+{
+	struct call *call = arg;
+	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+
+	call->req_answer = mem_deref(call->req_answer);
+
+	if (sdp)
+		(void)leg_progress(call->in, 183, "Session Progress", sdp);
+
+	mem_deref(sdp);
+}
+
+
+static void dial_progress_handler(struct dial *dial, struct leg *fork,
+				  uint16_t scode, const char *reason,
+				  const struct mbuf *sdp, void *arg)
+{
+	struct call *call = arg;
+	(void)dial;
+	(void)scode;
+	(void)reason;
+
+	/* the first early media reaches the caller, through the relay */
+	if (call->early)
+		return;
+
+	if (!sdp) {
+		(void)leg_progress(call->in, 180, "Ringing", NULL);
 		return;
 	}
 
-	call->cdr.answer_ms = sb_unixtime_ms();
-	str_ncpy(call->cdr.disposition, "ANSWERED",
-		 sizeof(call->cdr.disposition));
-	cdr_write(call);
+	call->early = true;
+	if (relay_sdp(&call->req_answer, call, "answer", fork, sdp,
+		      early_resp_handler))
+		call->early = false;
+}
+
+
+static void offered_resp_handler(int err, const struct odict *reply,
+				 void *arg)
+{
+	struct call *call = arg;
+	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+	struct route rt;
+	struct pl dialled;
+	const char *target;
+
+	call->req_offer = mem_deref(call->req_offer);
+
+	if (!sdp) {
+		leg_hangup(call->in, 503, "Media Relay Failed");
+		call_end(call, 503, "relay offer failed");
+		return;
+	}
+
+	pl_set_str(&dialled, call->cdr.callee);
+	if (router_lookup(&rt, &dialled)) {
+		mem_deref(sdp);
+		leg_hangup(call->in, 404, "Not Found");
+		call_end(call, 404, "Not Found");
+		return;
+	}
+
+	target = rt.target;
+	err = dial_alloc(&call->dial, call->in, sdp, &target, 1,
+			 DIAL_RING_ALL, engine.cfg->call_noanswer_timeout,
+			 dial_progress_handler, dial_handler, call);
+	mem_deref(sdp);
+	if (err) {
+		leg_hangup(call->in, 500, "Server Internal Error");
+		call_end(call, 500, "dial failed");
+	}
 }
 
 
@@ -137,13 +359,47 @@ static void in_event_handler(struct leg *leg, enum leg_event ev,
 }
 
 
+/* The relay may be starting (or starting again): a call waits for it a
+ * little, then gets 503 */
+static void relay_offer(struct call *call)
+{
+	int err;
+
+	if (!relay_ready()) {
+		if (call->relay_waits++ < RELAY_WAITS) {
+			tmr_start(&call->tmr_relay, RELAY_WAIT_MS,
+				  relay_wait_handler, call);
+			return;
+		}
+		err = ENOTCONN;
+	}
+	else {
+		/* from here the relay may hold legs for the call */
+		call->relayed = true;
+		err = relay_sdp(&call->req_offer, call, "offer", call->in,
+				leg_remote_sdp(call->in),
+				offered_resp_handler);
+	}
+
+	if (err) {
+		call->relayed = false;
+		leg_hangup(call->in, 503, "Media Relay Unavailable");
+		call_end(call, 503, "relay unavailable");
+	}
+}
+
+
+static void relay_wait_handler(void *arg)
+{
+	relay_offer(arg);
+}
+
+
 static void incoming_handler(struct leg *leg, void *arg)
 {
 	struct call *call;
 	struct route rt;
 	struct pl dialled;
-	const char *target;
-	int err;
 	(void)arg;
 
 	if (engine.closing || list_count(&engine.calll) >=
@@ -161,6 +417,7 @@ static void incoming_handler(struct leg *leg, void *arg)
 	}
 
 	call->in = leg;
+	tmr_init(&call->tmr_relay);
 	list_append(&engine.calll, &call->le, call);
 	leg_set_handlers(leg, in_event_handler, NULL, call);
 
@@ -183,13 +440,70 @@ static void incoming_handler(struct leg *leg, void *arg)
 		return;
 	}
 
-	target = rt.target;
-	err = dial_alloc(&call->dial, leg, &target, 1, DIAL_RING_ALL,
-			 engine.cfg->call_noanswer_timeout, dial_handler,
-			 call);
-	if (err) {
-		leg_hangup(leg, 500, "Server Internal Error");
-		call_end(call, 500, "dial failed");
+	(void)re_snprintf(call->rid, sizeof(call->rid), "c%llu",
+			  (unsigned long long)++engine.next_rid);
+
+	relay_offer(call);
+}
+
+
+static struct call *call_find(const char *rid)
+{
+	struct le *le;
+
+	for (le = list_head(&engine.calll); le; le = le->next) {
+		struct call *call = le->data;
+
+		if (!str_cmp(call->rid, rid))
+			return call;
+	}
+
+	return NULL;
+}
+
+
+/**
+ * An event from the relay: an answered call whose media stopped, and
+ * that is not on hold, is hung up
+ *
+ * @param event Event name
+ * @param msg   The whole event
+ * @param arg   Unused
+ */
+void callengine_relay_event(const char *event, const struct odict *msg,
+			    void *arg)
+{
+	struct call *call;
+	(void)arg;
+
+	if (str_cmp(event, "timeout"))
+		return;
+
+	call = call_find(odict_string(msg, "call"));
+	if (!call || !call->br || bridge_held(call->br))
+		return;
+
+	DEBUG_NOTICE("%s: no media from leg %s: hanging up\n",
+		     call->cdr.call_id, odict_string(msg, "leg"));
+	call_end(call, 200, "RTP timeout");
+}
+
+
+/**
+ * The relay went away: the media of every call went with it
+ *
+ * @param arg Unused
+ */
+void callengine_relay_down(void *arg)
+{
+	(void)arg;
+
+	while (!list_isempty(&engine.calll)) {
+		struct call *call = list_ledata(list_head(&engine.calll));
+
+		call->relayed = false;
+		leg_hangup(call->in, 503, "Media Relay Failed");
+		call_end(call, 503, "relay failed");
 	}
 }
 

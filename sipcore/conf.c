@@ -75,6 +75,18 @@ static const struct opt optv[] = {
 	 "HTTP API address"},
 	{"api_token", OPT_STR, O(api_token), 16, 0,
 	 "HTTP API bearer token (at least 16 characters)"},
+	{"relay_spawn", OPT_U32, O(relay_spawn), 0, 1,
+	 "1: start sbrelay and restart it; 0: connect to one"},
+	{"relay_binary", OPT_STR, O(relay_binary), 1, 0,
+	 "sbrelay program (default: beside switchboard)"},
+	{"relay_socket", OPT_STR, O(relay_socket), 1, 0,
+	 "relay control socket (default: <store_path>.relay.sock)"},
+	{"relay_address", OPT_STR, O(relay_address), 1, 0,
+	 "IP address of the relay's RTP sockets"},
+	{"relay_port_min", OPT_U32, O(relay_port_min), 1024, 65534,
+	 "lowest RTP port"},
+	{"relay_port_max", OPT_U32, O(relay_port_max), 1025, 65535,
+	 "highest RTP port"},
 };
 
 
@@ -111,6 +123,11 @@ void conf_defaults(struct sb_conf *cfg)
 	cfg->reg_keepalive_interval = 30;
 	cfg->auth_nonce_lifetime = 300;
 	(void)sa_set_str(&cfg->api_listen, "127.0.0.1", 8080);
+	cfg->relay_spawn = 1;
+	str_ncpy(cfg->relay_address, "127.0.0.1",
+		 sizeof(cfg->relay_address));
+	cfg->relay_port_min = 30000;
+	cfg->relay_port_max = 39999;
 }
 
 
@@ -279,6 +296,13 @@ static int check(const struct sb_conf *cfg, const char *name)
 		DEBUG_WARNING("%s: reg_default_expires (%u) is outside"
 			      " reg_min_expires..reg_max_expires\n", name,
 			      cfg->reg_default_expires);
+		return EINVAL;
+	}
+
+	if (cfg->relay_port_min + 2 > cfg->relay_port_max) {
+		DEBUG_WARNING("%s: relay_port_min (%u) must be below"
+			      " relay_port_max (%u)\n", name,
+			      cfg->relay_port_min, cfg->relay_port_max);
 		return EINVAL;
 	}
 

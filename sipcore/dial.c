@@ -4,7 +4,7 @@
  * Ring all: every reachable contact of every target at once, one timeout
  * for all. In order (hunt): the targets one after another, each with the
  * timeout. The first 200 wins; the other forks get CANCEL. Ringing and
- * early media go back to the caller as they come.
+ * early media go to the owner as they come.
  */
 #include <string.h>
 #include <re.h>
@@ -28,7 +28,8 @@ struct dial {
 	unsigned tried;              /**< Forks started in all         */
 	unsigned busy;               /**< Forks that said busy         */
 	uint16_t scode6xx;           /**< A global failure, if any     */
-	bool early_media;            /**< 183 with SDP passed on       */
+	struct mbuf *offer;          /**< What the forks offer         */
+	dial_progress_h *progressh;  /**< 18x handler                  */
 	dial_h *dialh;               /**< Result handler               */
 	void *arg;                   /**< Handler argument             */
 };
@@ -62,6 +63,7 @@ static void destructor(void *arg)
 	for (i = 0; i < d->targetc; i++)
 		mem_deref(d->targetv[i]);
 	mem_deref(d->targetv);
+	mem_deref(d->offer);
 }
 
 
@@ -106,15 +108,9 @@ static void fork_event_handler(struct leg *leg, enum leg_event ev,
 	switch (ev) {
 
 	case LEG_EV_PROGRESS:
-		/* only the first early media reaches the caller */
-		if (info->sdp && !d->early_media) {
-			d->early_media = true;
-			(void)leg_progress(d->caller, info->scode,
-					   info->reason, info->sdp);
-		}
-		else if (!d->early_media) {
-			(void)leg_progress(d->caller, 180, "Ringing", NULL);
-		}
+		if (d->progressh)
+			d->progressh(d, f->leg, info->scode, info->reason,
+				     info->sdp, d->arg);
 		break;
 
 	case LEG_EV_ANSWERED: {
@@ -159,7 +155,8 @@ static bool fork_handler(const struct contact *c, void *arg)
 	f->dial = d;
 	list_append(&d->forkl, &f->le, f);
 
-	err = leg_connect(&f->leg, d->caller, c, fork_event_handler, f);
+	err = leg_connect(&f->leg, d->caller, d->offer, c,
+			  fork_event_handler, f);
 	if (err) {
 		DEBUG_WARNING("calling %H: %m\n", contact_debug, c, err);
 		mem_deref(f);
@@ -220,27 +217,30 @@ static void nothing_handler(void *arg)
  * Dial one or many targets for a caller
  *
  * @param dialp     Pointer to allocated dial; mem_deref cancels it
- * @param caller    Incoming leg (gets 180/183; not owned)
+ * @param caller    Incoming leg (identity; not owned)
+ * @param offer     Session description the forks offer
  * @param targetv   Extension numbers
  * @param targetc   Number of targets
  * @param strategy  Ring all at once, or in order
  * @param timeout_s No-answer timeout (per target when in order)
+ * @param progressh Handler of 18x responses (optional)
  * @param dialh     Result handler, called once
  * @param arg       Handler argument
  *
  * @return 0 if success, otherwise errorcode
  */
 int dial_alloc(struct dial **dialp, struct leg *caller,
-	       const char * const *targetv, size_t targetc,
-	       enum dial_strategy strategy, uint32_t timeout_s,
+	       const struct mbuf *offer, const char * const *targetv,
+	       size_t targetc, enum dial_strategy strategy,
+	       uint32_t timeout_s, dial_progress_h *progressh,
 	       dial_h *dialh, void *arg)
 {
 	struct dial *d;
 	size_t i;
 	int err = 0;
 
-	if (!dialp || !caller || !targetv || !targetc || !timeout_s ||
-	    !dialh)
+	if (!dialp || !caller || !offer || !targetv || !targetc ||
+	    !timeout_s || !dialh)
 		return EINVAL;
 
 	d = mem_zalloc(sizeof(*d), destructor);
@@ -261,7 +261,16 @@ int dial_alloc(struct dial **dialp, struct leg *caller,
 	if (err)
 		goto out;
 
+	d->offer = mbuf_alloc(offer->end);
+	if (!d->offer) {
+		err = ENOMEM;
+		goto out;
+	}
+	(void)mbuf_write_mem(d->offer, offer->buf, offer->end);
+	d->offer->pos = 0;
+
 	d->caller = caller;
+	d->progressh = progressh;
 	d->strategy = strategy;
 	d->timeout_s = timeout_s;
 	d->dialh = dialh;

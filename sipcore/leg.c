@@ -27,6 +27,8 @@ struct leg {
 	struct sip_strans *st;        /**< Incoming, before sess       */
 	const struct sip_msg *msg;    /**< Incoming INVITE             */
 	struct mbuf *rsdp;            /**< Last SDP from the far end   */
+	struct mbuf *lsdp;            /**< Last SDP we sent            */
+	struct sa source;             /**< Where the far end signals   */
 	char *caller;                 /**< Calling extension           */
 	char *caller_name;            /**< Its display name            */
 	char *dialled;                /**< What was dialled            */
@@ -64,6 +66,7 @@ static void destructor(void *arg)
 	mem_deref(leg->sess);
 	mem_deref((void *)leg->msg);
 	mem_deref(leg->rsdp);
+	mem_deref(leg->lsdp);
 	mem_deref(leg->caller);
 	mem_deref(leg->caller_name);
 	mem_deref(leg->dialled);
@@ -82,19 +85,38 @@ static void event(struct leg *leg, enum leg_event ev, uint16_t scode,
 }
 
 
+/* a copy that owns its bytes, positioned at the start */
+static struct mbuf *sdp_copy(const uint8_t *p, size_t len)
+{
+	struct mbuf *mb = mbuf_alloc(len);
+
+	if (!mb)
+		return NULL;
+
+	(void)mbuf_write_mem(mb, p, len);
+	mb->pos = 0;
+
+	return mb;
+}
+
+
 static void sdp_keep(struct leg *leg, const struct sip_msg *msg)
 {
 	if (!msg || !mbuf_get_left(msg->mb))
 		return;
 
 	mem_deref(leg->rsdp);
-	leg->rsdp = mbuf_alloc(mbuf_get_left(msg->mb));
-	if (!leg->rsdp)
+	leg->rsdp = sdp_copy(mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+}
+
+
+static void sdp_sent(struct leg *leg, const struct mbuf *sdp)
+{
+	if (!sdp)
 		return;
 
-	(void)mbuf_write_mem(leg->rsdp, mbuf_buf(msg->mb),
-			     mbuf_get_left(msg->mb));
-	leg->rsdp->pos = 0;
+	mem_deref(leg->lsdp);
+	leg->lsdp = sdp_copy(sdp->buf, sdp->end);
 }
 
 
@@ -114,6 +136,7 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	if (err)
 		return err;
 
+	sdp_sent(leg, answer);
 	*descp = answer;
 
 	return 0;
@@ -310,8 +333,10 @@ int leg_progress(struct leg *leg, uint16_t scode, const char *reason,
 		return EPROTO;
 	}
 
-	if (!err)
+	if (!err) {
 		leg->state = LEG_EARLY;
+		sdp_sent(leg, sdp);
+	}
 
 	return err;
 }
@@ -347,8 +372,10 @@ int leg_answer(struct leg *leg, const struct mbuf *sdp)
 		return EPROTO;
 	}
 
-	if (!err)
+	if (!err) {
 		leg->state = LEG_ANSWERED;
+		sdp_sent(leg, sdp);
+	}
 
 	return err;
 }
@@ -403,14 +430,13 @@ int leg_modify(struct leg *leg, const struct mbuf *sdp)
 	if (!leg || !sdp || leg->state != LEG_ANSWERED)
 		return EINVAL;
 
-	mb = mbuf_alloc(sdp->end);
+	mb = sdp_copy(sdp->buf, sdp->end);
 	if (!mb)
 		return ENOMEM;
 
-	(void)mbuf_write_mem(mb, sdp->buf, sdp->end);
-	mb->pos = 0;
-
 	err = sipsess_modify(leg->sess, mb);
+	if (!err)
+		sdp_sent(leg, mb);
 	mem_deref(mb);
 
 	return err;
@@ -459,6 +485,20 @@ const char *leg_callid(const struct leg *leg)
 }
 
 
+/** @return The last session description we sent, or NULL */
+const struct mbuf *leg_local_sdp(const struct leg *leg)
+{
+	return leg ? leg->lsdp : NULL;
+}
+
+
+/** @return The address the far end signals from (for media latching) */
+const struct sa *leg_source(const struct leg *leg)
+{
+	return leg ? &leg->source : NULL;
+}
+
+
 /** @return The far end's last session description, or NULL */
 const struct mbuf *leg_remote_sdp(const struct leg *leg)
 {
@@ -492,7 +532,8 @@ int leg_debug(struct re_printf *pf, const struct leg *leg)
  * Call a contact on behalf of a caller (outgoing leg)
  *
  * @param legp   Pointer to allocated leg
- * @param caller The incoming leg it is for (identity and offer)
+ * @param caller The incoming leg it is for (identity)
+ * @param offer  Session description to offer
  * @param c      Contact to call, over its registered flow
  * @param eventh Event handler
  * @param arg    Handler argument
@@ -500,15 +541,16 @@ int leg_debug(struct re_printf *pf, const struct leg *leg)
  * @return 0 if success, otherwise errorcode
  */
 int leg_connect(struct leg **legp, struct leg *caller,
-		const struct contact *c, leg_event_h *eventh, void *arg)
+		const struct mbuf *offer, const struct contact *c,
+		leg_event_h *eventh, void *arg)
 {
 	char from[128], route[128];
 	const char *routev[1];
-	struct mbuf *offer = NULL;
+	struct mbuf *desc = NULL;
 	struct leg *leg;
 	int err;
 
-	if (!legp || !caller || !c)
+	if (!legp || !caller || !offer || !c)
 		return EINVAL;
 
 	err = leg_alloc(&leg, false);
@@ -516,6 +558,7 @@ int leg_connect(struct leg **legp, struct leg *caller,
 		return err;
 
 	leg->state = LEG_CALLING;
+	leg->source = *contact_received(c);
 	leg_set_handlers(leg, eventh, NULL, arg);
 	err  = str_dup(&leg->caller, caller->caller);
 	err |= str_dup(&leg->caller_name, caller->caller_name);
@@ -525,15 +568,10 @@ int leg_connect(struct leg **legp, struct leg *caller,
 	if (err)
 		goto out;
 
-	if (caller->rsdp) {
-		offer = mbuf_alloc(caller->rsdp->end);
-		if (!offer) {
-			err = ENOMEM;
-			goto out;
-		}
-		(void)mbuf_write_mem(offer, caller->rsdp->buf,
-				     caller->rsdp->end);
-		offer->pos = 0;
+	desc = sdp_copy(offer->buf, offer->end);
+	if (!desc) {
+		err = ENOMEM;
+		goto out;
 	}
 
 	(void)re_snprintf(from, sizeof(from), "sip:%s@%s", caller->caller,
@@ -542,18 +580,19 @@ int leg_connect(struct leg **legp, struct leg *caller,
 
 	err = sipsess_connect(&leg->sess, legs.sock, contact_uri(c),
 			      caller->caller_name, from, caller->caller,
-			      routev, 1, ctype_sdp, offer, NULL, NULL, false,
+			      routev, 1, ctype_sdp, desc, NULL, NULL, false,
 			      offer_handler, answer_handler, progress_handler,
 			      estab_handler, NULL, NULL, close_handler, leg,
 			      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n");
 	if (err)
 		goto out;
 
+	sdp_sent(leg, desc);
 	err = str_dup(&leg->callid, sip_dialog_callid(
 			      sipsess_dialog(leg->sess)));
 
  out:
-	mem_deref(offer);
+	mem_deref(desc);
 	if (err)
 		mem_deref(leg);
 	else
@@ -587,6 +626,7 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 		goto out;
 
 	leg->msg = mem_ref((void *)msg);
+	leg->source = msg->src;
 	err  = str_dup(&leg->caller, ext.number);
 	err |= str_dup(&leg->caller_name, str_isset(ext.name) ? ext.name :
 		       ext.number);

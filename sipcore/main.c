@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <getopt.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <re.h>
 #include "sipcore.h"
@@ -56,6 +57,27 @@ static void fd_limit_raise(void)
 	}
 
 	(void)fd_setsize((int)want);
+}
+
+
+/* sbrelay is installed, and built, beside switchboard */
+static void relay_binary_default(char *path, size_t sz)
+{
+	char self[SB_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		str_ncpy(path, "sbrelay", sz);
+		return;
+	}
+
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+
+	(void)re_snprintf(path, sz, "%s/sbrelay", self);
 }
 
 
@@ -145,6 +167,10 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 
+	if (!str_isset(sb.cfg.relay_binary))
+		relay_binary_default(sb.cfg.relay_binary,
+				     sizeof(sb.cfg.relay_binary));
+
 	err = libre_init();
 	if (err) {
 		(void)re_fprintf(stderr, "libre_init: %m\n", err);
@@ -169,6 +195,9 @@ int main(int argc, char *argv[])
 	if (!err)
 		err = location_init(sb.sip, sb.store, &sb.cfg);
 	if (!err)
+		err = relay_init(&sb.cfg, callengine_relay_event,
+				 callengine_relay_down, NULL);
+	if (!err)
 		err = api_init(sb.store, &sb.cfg);
 	if (err)
 		goto out;
@@ -181,6 +210,7 @@ int main(int argc, char *argv[])
  out:
 	tmr_cancel(&sb.tmr_grace);
 	api_close();
+	relay_close();
 	callengine_close();
 	leg_unlisten();
 	location_close();

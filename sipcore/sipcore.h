@@ -37,6 +37,12 @@ struct sb_conf {
 	uint32_t auth_nonce_lifetime;  /**< Seconds a nonce is fresh      */
 	struct sa api_listen;          /**< HTTP API address              */
 	char api_token[128];           /**< Bearer token, "" = generated  */
+	uint32_t relay_spawn;          /**< 1: start sbrelay ourselves    */
+	char relay_binary[SB_PATH_MAX];/**< sbrelay, "" = beside us       */
+	char relay_socket[SB_PATH_MAX];/**< "" = <store_path>.relay.sock  */
+	char relay_address[64];        /**< IP for RTP sockets and SDP    */
+	uint32_t relay_port_min;       /**< RTP port range                */
+	uint32_t relay_port_max;       /**< RTP port range                */
 };
 
 void conf_defaults(struct sb_conf *cfg);
@@ -279,6 +285,8 @@ int  router_lookup(struct route *rt, const struct pl *dialled);
 
 /* ---- call engine internals (leg.c, dial.c, bridge.c, call.c) ---- */
 
+struct odict;
+
 /** An authenticated INVITE arrived; the handler now owns the leg */
 typedef void (leg_incoming_h)(struct leg *leg, void *arg);
 
@@ -286,7 +294,8 @@ int  leg_listen(struct sip *sip, const char *domain, leg_incoming_h *h,
 		void *arg);
 void leg_unlisten(void);
 int  leg_connect(struct leg **legp, struct leg *caller,
-		 const struct contact *c, leg_event_h *eventh, void *arg);
+		 const struct mbuf *offer, const struct contact *c,
+		 leg_event_h *eventh, void *arg);
 void leg_hangup_all(void);
 uint32_t leg_count(void);
 
@@ -294,11 +303,33 @@ int  callengine_init(struct sip *sip, struct store *st,
 		     const struct sb_conf *cfg);
 void callengine_close(void);
 uint32_t callengine_count(void);
+void callengine_relay_event(const char *event, const struct odict *msg,
+			    void *arg);
+void callengine_relay_down(void *arg);
 int  callengine_calls_json(struct re_printf *pf);
 
 
 int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 		const struct mbuf *offer, uint64_t *version);
+bool sdp_is_hold(const struct mbuf *sdp);
+
+
+/* ---- relay client (relay.c) ---- */
+
+struct relay_req;
+struct odict;
+
+typedef void (relay_resp_h)(int err, const struct odict *reply, void *arg);
+typedef void (relay_event_h)(const char *event, const struct odict *msg,
+			     void *arg);
+typedef void (relay_down_h)(void *arg);
+
+int  relay_init(const struct sb_conf *cfg, relay_event_h *eventh,
+		relay_down_h *downh, void *arg);
+void relay_close(void);
+bool relay_ready(void);
+int  relay_request(struct relay_req **reqp, relay_resp_h *resph, void *arg,
+		   const char *fmt, ...);
 
 
 /* ---- CDRs (cdr.c) ---- */

@@ -25,6 +25,7 @@ libsipcore_a_SOURCES = \
 	sipcore/sdp_mirror.c \
 	sipcore/call.c \
 	sipcore/cdr.c \
+	sipcore/relay.c \
 	sipcore/api.h \
 	sipcore/api.c \
 	sipcore/api_ext.c

@@ -1,0 +1,511 @@
+/**
+ * @file cmd.c  Control commands: one table, and their handlers
+ *
+ * RELAY_COMMANDS is the only definition of the commands: the enum, the
+ * names on the wire, the handlers and whether hello must come first are
+ * all made from it (docs/relay-protocol.md lists the same). Each
+ * handler gets the request and a reply already holding "id" and
+ * "result":"ok"; it adds its members, or returns an errno code with a
+ * message in rq->error, and an error reply is sent instead.
+ *
+ * Control thread only.
+ */
+#include <string.h>
+#include <re.h>
+#include "relay.h"
+
+#define DEBUG_MODULE "cmd"
+#define DEBUG_LEVEL 6
+#include <re_dbg.h>
+
+
+/** A request being answered */
+struct req {
+	struct conn *conn;        /**< Connection it came on          */
+	const struct odict *msg;  /**< The request                    */
+	struct odict *reply;      /**< Reply members so far           */
+	char error[192];          /**< Why it failed                  */
+	bool close;               /**< Close the connection after     */
+};
+
+typedef int (cmd_h)(struct req *rq);
+
+/*     enum    wire name  handler      needs hello */
+#define RELAY_COMMANDS(X)					\
+	X(HELLO,  "hello",  cmd_hello,  false)			\
+	X(OFFER,  "offer",  cmd_offer,  true)			\
+	X(ANSWER, "answer", cmd_answer, true)			\
+	X(DELETE, "delete", cmd_delete, true)			\
+	X(QUERY,  "query",  cmd_query,  true)			\
+	X(STATS,  "stats",  cmd_stats,  true)			\
+	X(PING,   "ping",   cmd_ping,   true)
+
+#define CMD_ENUM(e, name, h, hello)   CMD_##e,
+#define CMD_DECL(e, name, h, hello)   static cmd_h h;
+#define CMD_ENTRY(e, name, h, hello)  [CMD_##e] = {name, h, hello},
+
+enum cmd_id { RELAY_COMMANDS(CMD_ENUM) CMD_COUNT };
+
+RELAY_COMMANDS(CMD_DECL)
+
+static const struct cmd {
+	const char *name;         /**< Name on the wire               */
+	cmd_h *h;                 /**< Handler                        */
+	bool hello;               /**< Only after hello               */
+} cmdv[CMD_COUNT] = { RELAY_COMMANDS(CMD_ENTRY) };
+
+
+/* the codes of docs/relay-protocol.md, and what other errors become */
+static const struct {
+	int err;
+	const char *code;
+} codev[] = {
+	{EINVAL, "EINVAL"}, {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"},
+	{ENOMEM, "ENOMEM"}, {EADDRINUSE, "EADDRINUSE"}, {EPROTO, "EPROTO"},
+	{ENOTSUP, "ENOTSUP"},
+	{EMFILE, "ENOMEM"}, {ENFILE, "ENOMEM"}, {ENOBUFS, "ENOMEM"},
+};
+
+
+static const char *code_name(int err)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(codev); i++) {
+		if (codev[i].err == err)
+			return codev[i].code;
+	}
+
+	return "EPROTO";
+}
+
+
+static int fail(struct req *rq, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(rq->error, sizeof(rq->error), fmt, ap);
+	va_end(ap);
+
+	return err;
+}
+
+
+static int get_str(struct req *rq, const char *key, size_t max,
+		   const char **vp)
+{
+	const struct odict_entry *e = odict_lookup(rq->msg, key);
+
+	if (!e)
+		return fail(rq, EINVAL, "missing '%s'", key);
+
+	if (e->type != ODICT_STRING || !str_isset(e->u.str) ||
+	    (max && strlen(e->u.str) > max))
+		return fail(rq, EINVAL, "bad '%s'", key);
+
+	*vp = e->u.str;
+
+	return 0;
+}
+
+
+/* the members offer and answer share, checked */
+struct media_req {
+	const char *call;         /**< Call name                      */
+	const char *from;         /**< Leg facing the sender          */
+	const char *to;           /**< Leg facing the other party     */
+	const char *sdp;          /**< Sender's description           */
+	struct sa source;         /**< Sender's signalling IP         */
+	struct sdptext st;        /**< What the description says      */
+};
+
+
+static int media_req_get(struct req *rq, struct media_req *m)
+{
+	const struct sa *local = ports_addr();
+	const char *source;
+	int err;
+
+	err = get_str(rq, "call", CALL_NAME_MAX, &m->call);
+	err = err ? err : get_str(rq, "from", LEG_NAME_MAX, &m->from);
+	err = err ? err : get_str(rq, "to", LEG_NAME_MAX, &m->to);
+	err = err ? err : get_str(rq, "source", 0, &source);
+	err = err ? err : get_str(rq, "sdp", 0, &m->sdp);
+	if (err)
+		return err;
+
+	if (!strcmp(m->from, m->to))
+		return fail(rq, EINVAL, "bad 'to': same as 'from'");
+
+	if (sa_set_str(&m->source, source, 0) || sa_is_any(&m->source))
+		return fail(rq, EINVAL, "bad 'source': not an IP address");
+
+	if (sdptext_parse(&m->st, m->sdp, strlen(m->sdp)))
+		return fail(rq, EINVAL, "bad 'sdp': no audio stream with"
+			    " an IP address and port");
+
+	if (sa_af(&m->source) != sa_af(local))
+		return fail(rq, ENOTSUP, "'source' is IPv%d, the relay"
+			    " IPv%d", sa_af(&m->source) == AF_INET6 ? 6 : 4,
+			    sa_af(local) == AF_INET6 ? 6 : 4);
+
+	if (sa_port(&m->st.rtp) && sa_af(&m->st.rtp) != sa_af(local))
+		return fail(rq, ENOTSUP, "'sdp' address family differs"
+			    " from the relay's");
+
+	return 0;
+}
+
+
+/* the description with leg's ports, as the reply's "sdp" */
+static int sdp_reply(struct req *rq, const struct media_req *m,
+		     const struct leg *leg)
+{
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(strlen(m->sdp) + 64);
+	if (!mb)
+		return ENOMEM;
+
+	err = sdptext_rewrite(mb, m->sdp, strlen(m->sdp), &leg->rtp.local,
+			      &leg->rtcp.local);
+	err = err ? err : mbuf_write_u8(mb, 0);
+	err = err ? err : odict_entry_add(rq->reply, "sdp", ODICT_STRING,
+					  (const char *)mb->buf);
+
+	mem_deref(mb);
+
+	return err;
+}
+
+
+static int cmd_hello(struct req *rq)
+{
+	const struct odict_entry *e;
+
+	e = odict_get_type(rq->msg, ODICT_INT, "protocol");
+	if (!e)
+		return fail(rq, EINVAL, "missing 'protocol'");
+
+	if (e->u.integer != RELAY_PROTOCOL) {
+		rq->close = true;
+		return fail(rq, EPROTO, "protocol %lld not supported (%d)",
+			    (long long)e->u.integer, RELAY_PROTOCOL);
+	}
+
+	conn_hello_set(rq->conn);
+
+	return 0;
+}
+
+
+static int cmd_offer(struct req *rq)
+{
+	struct leg *a, *b, *new_a = NULL, *new_b = NULL;
+	struct call *call;
+	struct media_req m;
+	bool created = false;
+	int err;
+
+	err = media_req_get(rq, &m);
+	if (err)
+		return err;
+
+	call = call_find(conn_calls(rq->conn), m.call);
+	if (!call) {
+		err = call_alloc(&call, conn_calls(rq->conn), m.call,
+				 rq->conn);
+		if (err)
+			return err;
+		created = true;
+	}
+
+	/* a re-offer finds its legs; a new one makes them */
+	a = call_leg(call, m.from);
+	if (!a) {
+		err = call_leg_add(call, m.from, &a);
+		new_a = err ? NULL : a;
+	}
+	b = call_leg(call, m.to);
+	if (!err && !b) {
+		err = call_leg_add(call, m.to, &b);
+		new_b = err ? NULL : b;
+	}
+
+	if (!err)
+		err = sdp_reply(rq, &m, b);
+
+	if (err) {
+		if (created) {
+			mem_deref(call);
+		}
+		else {
+			leg_release(new_a);
+			leg_release(new_b);
+		}
+
+		if (err == EADDRINUSE)
+			return fail(rq, err, "no free port pair");
+		return fail(rq, err, "%m", err);
+	}
+
+	leg_set_remote(a, &m.source, &m.st);
+	leg_bridge(a, b);
+
+	return 0;
+}
+
+
+static int cmd_answer(struct req *rq)
+{
+	struct leg *a, *b;
+	struct call *call;
+	struct media_req m;
+	int err;
+
+	err = media_req_get(rq, &m);
+	if (err)
+		return err;
+
+	call = call_find(conn_calls(rq->conn), m.call);
+	if (!call)
+		return fail(rq, ENOENT, "no call '%s'", m.call);
+
+	a = call_leg(call, m.from);
+	if (!a)
+		return fail(rq, ENOENT, "no leg '%s' in call '%s'", m.from,
+			    m.call);
+
+	b = call_leg(call, m.to);
+	if (!b)
+		return fail(rq, ENOENT, "no leg '%s' in call '%s'", m.to,
+			    m.call);
+
+	err = sdp_reply(rq, &m, b);
+	if (err)
+		return fail(rq, err, "%m", err);
+
+	leg_set_remote(a, &m.source, &m.st);
+	leg_bridge(a, b);
+
+	return 0;
+}
+
+
+static int call_get(struct req *rq, struct call **callp)
+{
+	const char *name;
+	int err;
+
+	err = get_str(rq, "call", CALL_NAME_MAX, &name);
+	if (err)
+		return err;
+
+	*callp = call_find(conn_calls(rq->conn), name);
+	if (!*callp)
+		return fail(rq, ENOENT, "no call '%s'", name);
+
+	return 0;
+}
+
+
+static int cmd_delete(struct req *rq)
+{
+	struct call *call;
+	int err;
+
+	err = call_get(rq, &call);
+	if (err)
+		return err;
+
+	mem_deref(call);
+
+	return 0;
+}
+
+
+static int cmd_query(struct req *rq)
+{
+	struct call *call;
+	int err;
+
+	err = call_get(rq, &call);
+	if (err)
+		return err;
+
+	return call_encode_legs(rq->reply, call);
+}
+
+
+static int cmd_stats(struct req *rq)
+{
+	uint64_t packets, dropped;
+	int err;
+
+	workers_totals(&packets, &dropped);
+
+	err  = odict_entry_add(rq->reply, "calls", ODICT_INT,
+			       (int64_t)call_count());
+	err |= odict_entry_add(rq->reply, "legs", ODICT_INT,
+			       (int64_t)leg_count());
+	err |= odict_entry_add(rq->reply, "packets", ODICT_INT,
+			       (int64_t)packets);
+	err |= odict_entry_add(rq->reply, "dropped", ODICT_INT,
+			       (int64_t)dropped);
+
+	return err;
+}
+
+
+static int cmd_ping(struct req *rq)
+{
+	(void)rq;
+
+	return 0;
+}
+
+
+static const struct cmd *cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CMD_COUNT; i++) {
+		if (!strcmp(cmdv[i].name, name))
+			return &cmdv[i];
+	}
+
+	return NULL;
+}
+
+
+static void reply_error(struct conn *conn, int64_t id, int err,
+			const char *why)
+{
+	struct odict *o;
+
+	if (odict_alloc(&o, 8))
+		return;
+
+	/* a request without a usable id gets a reply without one */
+	if (id > 0)
+		(void)odict_entry_add(o, "id", ODICT_INT, id);
+	(void)odict_entry_add(o, "result", ODICT_STRING, "error");
+	(void)odict_entry_add(o, "code", ODICT_STRING, code_name(err));
+	(void)odict_entry_add(o, "error", ODICT_STRING, why);
+	(void)ctrl_send(conn, o);
+
+	mem_deref(o);
+}
+
+
+static void handle(struct req *rq, int64_t id)
+{
+	const struct cmd *cmd;
+	const char *name;
+	int err;
+
+	name = odict_string(rq->msg, "command");
+	if (!name) {
+		reply_error(rq->conn, id, EINVAL, "missing 'command'");
+		return;
+	}
+
+	cmd = cmd_find(name);
+	if (cmd && cmd->hello && !conn_hello(rq->conn)) {
+		reply_error(rq->conn, id, EPROTO, "hello first");
+		return;
+	}
+	if (!cmd) {
+		(void)re_snprintf(rq->error, sizeof(rq->error),
+				  "unknown command '%s'", name);
+		reply_error(rq->conn, id, EPROTO, rq->error);
+		return;
+	}
+
+	err = odict_alloc(&rq->reply, 16);
+	err = err ? err : odict_entry_add(rq->reply, "id", ODICT_INT, id);
+	err = err ? err : odict_entry_add(rq->reply, "result", ODICT_STRING,
+					  "ok");
+	err = err ? err : cmd->h(rq);
+
+	if (err) {
+		if (!rq->error[0])
+			(void)re_snprintf(rq->error, sizeof(rq->error), "%m",
+					  err);
+		DEBUG_INFO("%s #%lld: %s\n", name, (long long)id, rq->error);
+		reply_error(rq->conn, id, err, rq->error);
+	}
+	else {
+		(void)ctrl_send(rq->conn, rq->reply);
+	}
+
+	rq->reply = mem_deref(rq->reply);
+
+	if (rq->close)
+		conn_close_after_reply(rq->conn);
+}
+
+
+/**
+ * Send an error that answers no request (a line that cannot be read)
+ *
+ * @param conn Connection
+ * @param err  Error code
+ * @param why  What was wrong
+ */
+void cmd_error(struct conn *conn, int err, const char *why)
+{
+	reply_error(conn, 0, err, why);
+}
+
+
+/**
+ * Answer one request line
+ *
+ * @param conn Connection it came on
+ * @param line The line, without its newline
+ * @param len  Its length
+ */
+void cmd_dispatch(struct conn *conn, const char *line, size_t len)
+{
+	const struct odict_entry *e;
+	struct odict *msg = NULL;
+	struct req rq;
+	int64_t id;
+
+	if (!conn || !line)
+		return;
+
+	/* a blank line is no request */
+	if (!len || (len == 1 && line[0] == '\r'))
+		return;
+
+	/* re's decoder takes a bare value, or nothing, as an empty
+	 * object: a request must be an object */
+	while (len && (*line == ' ' || *line == '\t')) {
+		++line;
+		--len;
+	}
+	if (!len || *line != '{' ||
+	    json_decode_odict(&msg, 16, line, len, 8)) {
+		reply_error(conn, 0, EINVAL, "not a JSON object");
+		goto out;
+	}
+
+	e = odict_lookup(msg, "id");
+	id = e && e->type == ODICT_INT ? e->u.integer : 0;
+	if (id <= 0) {
+		reply_error(conn, 0, EINVAL, e ? "bad 'id'" : "missing 'id'");
+		goto out;
+	}
+
+	memset(&rq, 0, sizeof(rq));
+	rq.conn = conn;
+	rq.msg = msg;
+	handle(&rq, id);
+
+ out:
+	mem_deref(msg);
+}

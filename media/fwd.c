@@ -1,0 +1,241 @@
+/**
+ * @file fwd.c  The packet path: receive a batch, latch, relay to the peer
+ *
+ * Runs in a packet thread only, on buffers that thread owns (struct fwd,
+ * allocated once before the thread starts): no allocation, no re calls.
+ *
+ * One call handles one readable socket: recvmmsg reads up to BATCH
+ * packets; under the leg's lock each is checked against the latching
+ * source (the IP the core named; the first accepted packet fixes the
+ * remote port: symmetric RTP, as in RFC 4961); the peer pointer is read under
+ * the same lock, then the peer's remote under the peer's lock (never
+ * both at once), and sendmmsg sends the accepted packets from the
+ * peer's socket, so the far party sees the port it was given. The peer
+ * stays allocated while we use it: grace.c frees a released leg only
+ * after every packet thread has finished the batch it was in.
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <re.h>
+#include "relay.h"
+
+
+enum {
+	BATCH   = 32,     /**< Packets per recvmmsg/sendmmsg  */
+	PKT_MAX = 2048,   /**< Largest packet relayed         */
+};
+
+/** Buffers and totals of one packet thread */
+struct fwd {
+	struct mmsghdr rx[BATCH];           /**< recvmmsg vector    */
+	struct mmsghdr tx[BATCH];           /**< sendmmsg vector    */
+	struct iovec rxiov[BATCH];          /**< Whole buffers      */
+	struct iovec txiov[BATCH];          /**< Accepted packets   */
+	struct sockaddr_storage from[BATCH];/**< Senders            */
+	uint8_t buf[BATCH][PKT_MAX];        /**< Packets            */
+	_Atomic uint64_t packets;           /**< Accepted, in all   */
+	_Atomic uint64_t dropped;           /**< Refused, in all    */
+};
+
+
+/**
+ * Allocate the packet buffers of one packet thread
+ *
+ * @param fwdp Returned buffers
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int fwd_alloc(struct fwd **fwdp)
+{
+	struct fwd *fwd;
+	unsigned i;
+
+	if (!fwdp)
+		return EINVAL;
+
+	fwd = mem_zalloc(sizeof(*fwd), NULL);
+	if (!fwd)
+		return ENOMEM;
+
+	for (i = 0; i < BATCH; i++) {
+		fwd->rxiov[i].iov_base = fwd->buf[i];
+		fwd->rxiov[i].iov_len = sizeof(fwd->buf[i]);
+		fwd->rx[i].msg_hdr.msg_iov = &fwd->rxiov[i];
+		fwd->rx[i].msg_hdr.msg_iovlen = 1;
+		fwd->rx[i].msg_hdr.msg_name = &fwd->from[i];
+		fwd->tx[i].msg_hdr.msg_iov = &fwd->txiov[i];
+		fwd->tx[i].msg_hdr.msg_iovlen = 1;
+	}
+
+	*fwdp = fwd;
+
+	return 0;
+}
+
+
+/**
+ * Totals of packets accepted and refused by one packet thread
+ *
+ * @param fwd     Buffers of the thread
+ * @param packets Added to: packets accepted
+ * @param dropped Added to: packets refused
+ */
+void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped)
+{
+	if (!fwd)
+		return;
+
+	*packets += atomic_load_explicit(&fwd->packets, memory_order_relaxed);
+	*dropped += atomic_load_explicit(&fwd->dropped, memory_order_relaxed);
+}
+
+
+static bool ip_equal(const struct sockaddr_storage *ss, const struct sa *sa)
+{
+	if (ss->ss_family != sa->u.sa.sa_family)
+		return false;
+
+	switch (ss->ss_family) {
+
+	case AF_INET:
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+			sa->u.in.sin_addr.s_addr;
+
+	case AF_INET6:
+		return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr,
+			       &sa->u.in6.sin6_addr, 16);
+
+	default:
+		return false;
+	}
+}
+
+
+/* an address we may send to: not unset, not 0.0.0.0 (hold), not port 0 */
+static bool sendable(const struct sa *sa)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	switch (sa->u.sa.sa_family) {
+
+	case AF_INET:
+		return sa->u.in.sin_port && sa->u.in.sin_addr.s_addr;
+
+	case AF_INET6:
+		return sa->u.in6.sin6_port &&
+			memcmp(&sa->u.in6.sin6_addr, &any6, sizeof(any6));
+
+	default:
+		return false;
+	}
+}
+
+
+static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
+{
+	struct leg *peer = out->leg;
+	uint64_t bytes = 0;
+	struct sa dst;
+	unsigned i;
+	int sent;
+
+	pthread_mutex_lock(&peer->mtx);
+	dst = out->remote;
+	pthread_mutex_unlock(&peer->mtx);
+
+	if (!sendable(&dst))
+		return;
+
+	for (i = 0; i < n; i++) {
+		fwd->tx[i].msg_hdr.msg_name = &dst.u;
+		fwd->tx[i].msg_hdr.msg_namelen = dst.len;
+	}
+
+	/* a full socket buffer drops the rest, as the network would */
+	sent = sendmmsg(out->fd, fwd->tx, n, MSG_DONTWAIT);
+	if (sent <= 0)
+		return;
+
+	for (i = 0; i < (unsigned)sent; i++)
+		bytes += fwd->txiov[i].iov_len;
+
+	atomic_fetch_add_explicit(&peer->pkts_out, (uint64_t)sent,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&peer->bytes_out, bytes,
+				  memory_order_relaxed);
+}
+
+
+/**
+ * Read what a socket has (one batch), latch, and relay it to the peer
+ *
+ * @param fwd Buffers of the calling packet thread
+ * @param rs  Readable socket
+ * @param now now_ms()
+ *
+ * @return True if a packet was accepted (the leg is latched and alive)
+ */
+bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
+{
+	struct leg *leg = rs->leg, *peer;
+	unsigned i, nacc = 0, ndrop = 0;
+	uint64_t bytes = 0;
+	int n;
+
+	for (i = 0; i < BATCH; i++)
+		fwd->rx[i].msg_hdr.msg_namelen = sizeof(fwd->from[i]);
+
+	n = recvmmsg(rs->fd, fwd->rx, BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return false;
+
+	pthread_mutex_lock(&leg->mtx);
+
+	for (i = 0; i < (unsigned)n; i++) {
+		const struct msghdr *h = &fwd->rx[i].msg_hdr;
+
+		if ((h->msg_flags & MSG_TRUNC) ||
+		    h->msg_namelen > sizeof(rs->remote.u) ||
+		    !ip_equal(&fwd->from[i], &leg->source)) {
+			++ndrop;
+			continue;
+		}
+
+		if (!rs->latched) {
+			memcpy(&rs->remote.u, &fwd->from[i], h->msg_namelen);
+			rs->remote.len = h->msg_namelen;
+			rs->latched = true;
+		}
+
+		fwd->txiov[nacc].iov_base = fwd->buf[i];
+		fwd->txiov[nacc].iov_len = fwd->rx[i].msg_len;
+		bytes += fwd->rx[i].msg_len;
+		++nacc;
+	}
+
+	peer = leg->peer;
+
+	pthread_mutex_unlock(&leg->mtx);
+
+	if (ndrop) {
+		atomic_fetch_add_explicit(&leg->dropped, ndrop,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&fwd->dropped, ndrop,
+					  memory_order_relaxed);
+	}
+
+	if (!nacc)
+		return false;
+
+	atomic_fetch_add_explicit(&leg->pkts_in, nacc, memory_order_relaxed);
+	atomic_fetch_add_explicit(&leg->bytes_in, bytes,
+				  memory_order_relaxed);
+	atomic_store_explicit(&leg->last_rx, now, memory_order_relaxed);
+	atomic_fetch_add_explicit(&fwd->packets, nacc, memory_order_relaxed);
+	leg->timeout_sent = false;
+
+	if (peer)
+		relay(fwd, rs->rtcp ? &peer->rtcp : &peer->rtp, nacc);
+
+	return true;
+}

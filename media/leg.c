@@ -1,0 +1,342 @@
+/**
+ * @file leg.c  Legs, seen from the control thread: make, aim, bridge, free
+ *
+ * A leg is published to its packet thread by worker_add (epoll_ctl ADD)
+ * once every field a packet thread reads without the leg's lock is set;
+ * those fields (fds, local addresses, id) then stay fixed. What changes
+ * while packets flow (source, peer, remote addresses, latched flags) is
+ * written under leg->mtx here and read under it in fwd.c. A released
+ * leg goes to grace.c, which frees it once no packet thread can still
+ * hold a pointer to it; the destructor then closes its descriptors.
+ *
+ * Bridges are symmetric (a->peer == b exactly when b->peer == a) and a
+ * leg has at most one. A transcoding bridge or a mixer will sit between
+ * a leg and its peer later; the relay path here is the same-codec case.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <re.h>
+#include "relay.h"
+
+#define DEBUG_MODULE "leg"
+#define DEBUG_LEVEL 6
+#include <re_dbg.h>
+
+
+enum {
+	LEG_HASH_SIZE = 1024,
+};
+
+static struct {
+	struct hash *ht;          /**< Legs in service, by id         */
+	uint32_t next_id;         /**< Last id given                  */
+	uint32_t count;           /**< Legs in service                */
+} legs;
+
+
+static void destructor(void *arg)
+{
+	struct leg *leg = arg;
+
+	list_unlink(&leg->le);
+	hash_unlink(&leg->he);
+	list_unlink(&leg->gle);
+
+	if (leg->rtp.fd >= 0)
+		(void)close(leg->rtp.fd);
+	if (leg->rtcp.fd >= 0)
+		(void)close(leg->rtcp.fd);
+
+	if (leg->mtx_ok)
+		pthread_mutex_destroy(&leg->mtx);
+}
+
+
+/**
+ * Set up the table of legs
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int legs_init(void)
+{
+	if (legs.ht)
+		return 0;
+
+	return hash_alloc(&legs.ht, LEG_HASH_SIZE);
+}
+
+
+/**
+ * Free the table of legs (all legs must be released)
+ */
+void legs_close(void)
+{
+	legs.ht = mem_deref(legs.ht);
+}
+
+
+/**
+ * Make a leg: a free RTP/RTCP port pair, handed to a packet thread
+ *
+ * @param legp Returned leg (the caller's reference; free it with
+ *             leg_release, never mem_deref)
+ * @param call Owning call
+ * @param name Leg name
+ *
+ * @return 0 if success, otherwise errorcode (EADDRINUSE: no free port)
+ */
+int leg_alloc(struct leg **legp, struct call *call, const char *name)
+{
+	struct leg *leg;
+	uint16_t port;
+	int err;
+
+	if (!legp || !call || !name || !legs.ht)
+		return EINVAL;
+
+	leg = mem_zalloc(sizeof(*leg), destructor);
+	if (!leg)
+		return ENOMEM;
+
+	leg->rtp.fd = leg->rtcp.fd = -1;
+	err = pthread_mutex_init(&leg->mtx, NULL);
+	if (err)
+		goto out;
+	leg->mtx_ok = true;
+
+	err = ports_open(&leg->rtp.fd, &leg->rtcp.fd, &port);
+	if (err)
+		goto out;
+
+	leg->call = call;
+	str_ncpy(leg->name, name, sizeof(leg->name));
+	if (++legs.next_id == 0)
+		++legs.next_id;
+	leg->id = legs.next_id;
+
+	leg->rtp.leg = leg->rtcp.leg = leg;
+	leg->rtcp.rtcp = true;
+	leg->rtp.local = leg->rtcp.local = *ports_addr();
+	sa_set_port(&leg->rtp.local, port);
+	sa_set_port(&leg->rtcp.local, port + 1);
+	sa_init(&leg->source, AF_UNSPEC);
+	sa_init(&leg->rtp.remote, AF_UNSPEC);
+	sa_init(&leg->rtcp.remote, AF_UNSPEC);
+
+	hash_append(legs.ht, leg->id, &leg->he, leg);
+	++legs.count;
+
+	leg->worker = worker_pick();
+	err = worker_add(leg->worker, leg);
+	if (err) {
+		/* a packet thread may have seen one socket already */
+		leg_release(leg);
+		return err;
+	}
+
+ out:
+	if (err)
+		mem_deref(leg);
+	else
+		*legp = leg;
+
+	return err;
+}
+
+
+static void unbridge(struct leg *leg)
+{
+	struct leg *peer;
+
+	/* only this thread writes peer: reading it unlocked is safe */
+	peer = leg->peer;
+	if (!peer)
+		return;
+
+	pthread_mutex_lock(&leg->mtx);
+	leg->peer = NULL;
+	pthread_mutex_unlock(&leg->mtx);
+
+	pthread_mutex_lock(&peer->mtx);
+	if (peer->peer == leg)
+		peer->peer = NULL;
+	pthread_mutex_unlock(&peer->mtx);
+}
+
+
+/**
+ * Take a leg out of service and free it once no packet thread can
+ * touch it. Its ports are free when this returns.
+ *
+ * @param leg Leg
+ */
+void leg_release(struct leg *leg)
+{
+	if (!leg)
+		return;
+
+	unbridge(leg);
+
+	if (leg->worker) {
+		worker_remove(leg->worker, leg);
+		leg->worker = NULL;
+	}
+
+	ports_retire(leg->rtp.fd);
+	ports_retire(leg->rtcp.fd);
+
+	list_unlink(&leg->le);
+	hash_unlink(&leg->he);
+	--legs.count;
+
+	grace_defer(leg);
+}
+
+
+static bool id_cmp(struct le *le, void *arg)
+{
+	const struct leg *leg = le->data;
+
+	return leg->id == *(uint32_t *)arg;
+}
+
+
+/**
+ * Find a leg in service by its id
+ *
+ * @param id Leg id
+ *
+ * @return The leg, or NULL
+ */
+struct leg *leg_find(uint32_t id)
+{
+	return list_ledata(hash_lookup(legs.ht, id, id_cmp, &id));
+}
+
+
+/**
+ * Aim a leg at the party a session description names
+ *
+ * The latching source IP and the addresses from the description are
+ * set; a latched remote is kept while neither changes (a re-INVITE that
+ * changes nothing keeps the media flowing where it flows).
+ *
+ * @param leg    Leg
+ * @param source Accept packets from this IP only
+ * @param st     Remote addresses from the description
+ */
+void leg_set_remote(struct leg *leg, const struct sa *source,
+		    const struct sdptext *st)
+{
+	bool same;
+
+	if (!leg || !source || !st)
+		return;
+
+	same = sa_cmp(source, &leg->source, SA_ADDR) &&
+		sa_cmp(&st->rtp, &leg->sdp.rtp, SA_ALL) &&
+		sa_cmp(&st->rtcp, &leg->sdp.rtcp, SA_ALL);
+
+	pthread_mutex_lock(&leg->mtx);
+	leg->source = *source;
+	if (!same) {
+		leg->rtp.remote = st->rtp;
+		leg->rtcp.remote = st->rtcp;
+		leg->rtp.latched = false;
+		leg->rtcp.latched = false;
+	}
+	pthread_mutex_unlock(&leg->mtx);
+
+	leg->sdp = *st;
+}
+
+
+/**
+ * Bridge two legs: what one receives, the other sends. Each leaves the
+ * bridge it was in.
+ *
+ * @param a A leg
+ * @param b Another leg
+ */
+void leg_bridge(struct leg *a, struct leg *b)
+{
+	if (!a || !b || a == b || (a->peer == b && b->peer == a))
+		return;
+
+	unbridge(a);
+	unbridge(b);
+
+	pthread_mutex_lock(&a->mtx);
+	a->peer = b;
+	pthread_mutex_unlock(&a->mtx);
+
+	pthread_mutex_lock(&b->mtx);
+	b->peer = a;
+	pthread_mutex_unlock(&b->mtx);
+}
+
+
+/**
+ * Add a leg's state and counters to a query reply entry
+ *
+ * @param o   Object to add to
+ * @param leg Leg
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int leg_encode(struct odict *o, const struct leg *leg)
+{
+	struct leg *l = (struct leg *)leg;  /* the mutex is not const */
+	char local[64], remote[64];
+	uint64_t last, now = now_ms();
+	struct sa rem;
+	bool latched;
+	int err;
+
+	if (!o || !leg)
+		return EINVAL;
+
+	pthread_mutex_lock(&l->mtx);
+	rem = l->rtp.remote;
+	latched = l->rtp.latched;
+	pthread_mutex_unlock(&l->mtx);
+
+	last = atomic_load_explicit(&l->last_rx, memory_order_relaxed);
+
+	(void)re_snprintf(local, sizeof(local), "%J", &leg->rtp.local);
+	(void)re_snprintf(remote, sizeof(remote), "%J", &rem);
+
+	err  = odict_entry_add(o, "leg", ODICT_STRING, leg->name);
+	err |= odict_entry_add(o, "local", ODICT_STRING, local);
+	if (sa_isset(&rem, SA_ALL))
+		err |= odict_entry_add(o, "remote", ODICT_STRING, remote);
+	else
+		err |= odict_entry_add(o, "remote", ODICT_NULL);
+	err |= odict_entry_add(o, "latched", ODICT_BOOL, latched);
+	err |= odict_entry_add(o, "packets_in", ODICT_INT, (int64_t)
+			       atomic_load_explicit(&l->pkts_in,
+						    memory_order_relaxed));
+	err |= odict_entry_add(o, "packets_out", ODICT_INT, (int64_t)
+			       atomic_load_explicit(&l->pkts_out,
+						    memory_order_relaxed));
+	err |= odict_entry_add(o, "bytes_in", ODICT_INT, (int64_t)
+			       atomic_load_explicit(&l->bytes_in,
+						    memory_order_relaxed));
+	err |= odict_entry_add(o, "bytes_out", ODICT_INT, (int64_t)
+			       atomic_load_explicit(&l->bytes_out,
+						    memory_order_relaxed));
+	err |= odict_entry_add(o, "dropped", ODICT_INT, (int64_t)
+			       atomic_load_explicit(&l->dropped,
+						    memory_order_relaxed));
+	err |= odict_entry_add(o, "last_packet_ms", ODICT_INT,
+			       last ? (int64_t)(now - last) : (int64_t)-1);
+
+	return err;
+}
+
+
+/** @return Legs in service */
+uint32_t leg_count(void)
+{
+	return legs.count;
+}

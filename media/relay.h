@@ -1,0 +1,215 @@
+/**
+ * @file relay.h  sbrelay internals, shared by the files of media/
+ *
+ * Threading model. The re_main thread (the "control thread") owns every
+ * re object: the control connections, calls, legs (mem_zalloc'd), the
+ * hashes and lists they sit in, and the mqueue. N packet threads
+ * (worker.c) each run their own epoll set over plain UDP sockets and
+ * never call into re's object system (no mem_*, no tmr, no fd_listen);
+ * they only read and write the fields of struct leg marked below, and
+ * talk back through re's mqueue (a pipe: thread-safe by design), which
+ * carries integers only, never pointers.
+ *
+ * Who may touch what in a leg:
+ *  - control only: list and hash entries, names, the call, sdp_*;
+ *  - set before the leg is published (epoll_ctl ADD) and never changed
+ *    while a packet thread may see it: fds, local addresses, id, worker;
+ *  - leg->mtx: source, peer, and each socket's remote and latched flag
+ *    (both sides take it; no code ever holds two leg locks at once);
+ *  - atomics: the counters and last_rx (written by packet threads, read
+ *    by the control thread with relaxed ordering: statistics only);
+ *  - owning packet thread only: timeout_sent; worker->mtx: wnext/wprev.
+ *
+ * A released leg is not freed at once: see grace.c.
+ */
+#ifndef MEDIA_RELAY_H
+#define MEDIA_RELAY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+
+enum {
+	RELAY_PROTOCOL  = 1,      /**< Control protocol version       */
+	CALL_NAME_MAX   = 127,    /**< Longest call name, bytes       */
+	LEG_NAME_MAX    = 63,     /**< Longest leg name, bytes        */
+	LINE_MAX_BYTES  = 65536,  /**< Longest control line           */
+};
+
+
+/* ---- configuration (conf.c) ---- */
+
+/** Start-up options; conf_parse overwrites the defaults */
+struct relay_conf {
+	char listen[108];         /**< UNIX socket path               */
+	struct sa tcp;            /**< TCP listen address, if set     */
+	struct sa addr;           /**< RTP sockets and SDP (port 0)   */
+	uint32_t port_min;        /**< Lowest RTP port (even)         */
+	uint32_t port_max;        /**< Highest RTCP port              */
+	uint32_t rtp_timeout;     /**< Seconds of silence, 0 = off    */
+	uint32_t threads;         /**< Packet threads                 */
+	uint32_t log_level;       /**< DBG_ERR .. DBG_DEBUG           */
+};
+
+void conf_defaults(struct relay_conf *cfg);
+int  conf_parse(struct relay_conf *cfg, int argc, char *argv[]);
+int  conf_usage(struct re_printf *pf, void *unused);
+
+
+/* ---- log sink (log.c) ---- */
+
+void log_init(int level);
+
+
+/* ---- time ---- */
+
+uint64_t now_ms(void);
+
+
+/* ---- SDP text (sdptext.c) ---- */
+
+/** What the relay needs to know of a session description */
+struct sdptext {
+	struct sa rtp;            /**< Remote RTP; port 0: none       */
+	struct sa rtcp;           /**< Remote RTCP; port 0: none      */
+};
+
+int sdptext_parse(struct sdptext *st, const char *sdp, size_t len);
+int sdptext_rewrite(struct mbuf *mb, const char *sdp, size_t len,
+		    const struct sa *rtp, const struct sa *rtcp);
+
+
+/* ---- RTP port pairs (ports.c) ---- */
+
+int  ports_init(const struct sa *addr, uint32_t min, uint32_t max);
+int  ports_open(int *rtp_fd, int *rtcp_fd, uint16_t *port);
+const struct sa *ports_addr(void);
+uint32_t ports_pairs(void);
+void ports_close(void);
+void ports_retire(int fd);
+
+
+/* ---- legs (leg.c, fwd.c) ---- */
+
+struct worker;
+struct call;
+
+/** One UDP socket of a leg: what an epoll event points at */
+struct rsock {
+	struct leg *leg;          /**< Owner (immutable)              */
+	int fd;                   /**< Socket (immutable)             */
+	bool rtcp;                /**< RTCP socket (immutable)        */
+	struct sa local;          /**< Our address (immutable)        */
+	struct sa remote;         /**< Send here (leg->mtx)           */
+	bool latched;             /**< Remote port latched (leg->mtx) */
+};
+
+/** One media stream with one remote party */
+struct leg {
+	struct le le;             /**< In call's leg list (control)   */
+	struct le he;             /**< In the id hash (control)       */
+	struct le gle;            /**< In the graveyard (control)     */
+	struct call *call;        /**< Owning call (control)          */
+	char name[LEG_NAME_MAX+1];/**< Name within the call           */
+	uint32_t id;              /**< Relay-wide id (immutable)      */
+	uint32_t gen;             /**< Grace generation when released */
+	struct worker *worker;    /**< Owning packet thread           */
+	struct sdptext sdp;       /**< Remote from the last SDP       */
+
+	struct rsock rtp;         /**< RTP socket                     */
+	struct rsock rtcp;        /**< RTCP socket (RTP port + 1)     */
+
+	pthread_mutex_t mtx;      /**< Guards source, peer, remotes   */
+	bool mtx_ok;              /**< mtx initialised                */
+	struct sa source;         /**< Accept from this IP only       */
+	struct leg *peer;         /**< Bridged leg, or NULL           */
+
+	_Atomic uint64_t pkts_in;    /**< Packets accepted            */
+	_Atomic uint64_t bytes_in;   /**< Bytes accepted              */
+	_Atomic uint64_t pkts_out;   /**< Packets sent to remote      */
+	_Atomic uint64_t bytes_out;  /**< Bytes sent to remote        */
+	_Atomic uint64_t dropped;    /**< Packets not accepted        */
+	_Atomic uint64_t last_rx;    /**< now_ms() of last, 0: none   */
+
+	struct leg *wnext;        /**< Worker's leg list (worker mtx) */
+	struct leg *wprev;        /**< Worker's leg list (worker mtx) */
+	bool timeout_sent;        /**< Owning packet thread only      */
+};
+
+int  legs_init(void);
+void legs_close(void);
+int  leg_alloc(struct leg **legp, struct call *call, const char *name);
+void leg_release(struct leg *leg);
+struct leg *leg_find(uint32_t id);
+void leg_set_remote(struct leg *leg, const struct sa *source,
+		    const struct sdptext *st);
+void leg_bridge(struct leg *a, struct leg *b);
+int  leg_encode(struct odict *o, const struct leg *leg);
+uint32_t leg_count(void);
+
+/** Packet buffers of one packet thread */
+struct fwd;
+
+int  fwd_alloc(struct fwd **fwdp);
+bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now);
+void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
+
+
+/* ---- packet threads (worker.c) ---- */
+
+int  workers_start(unsigned n, uint32_t timeout_ms);
+void workers_stop(void);
+struct worker *worker_pick(void);
+int  worker_add(struct worker *w, struct leg *leg);
+void worker_remove(struct worker *w, struct leg *leg);
+void workers_kick(void);
+bool workers_passed(uint32_t gen);
+void workers_totals(uint64_t *packets, uint64_t *dropped);
+
+
+/* ---- deferred free (grace.c) ---- */
+
+uint32_t grace_current(void);
+void grace_defer(struct leg *leg);
+void grace_poll(void);
+void grace_flush(void);
+
+
+/* ---- calls (call.c) ---- */
+
+struct conn;
+
+int  call_alloc(struct call **callp, struct hash *ht, const char *name,
+		struct conn *conn);
+struct call *call_find(const struct hash *ht, const char *name);
+struct leg *call_leg(const struct call *call, const char *name);
+int  call_leg_add(struct call *call, const char *name, struct leg **legp);
+const char *call_name(const struct call *call);
+struct conn *call_conn(const struct call *call);
+int  call_encode_legs(struct odict *o, const struct call *call);
+uint32_t call_count(void);
+
+
+/* ---- control connections (ctrl.c) ---- */
+
+int  ctrl_listen(const struct relay_conf *cfg);
+void ctrl_close(void);
+int  ctrl_send(struct conn *conn, const struct odict *o);
+struct hash *conn_calls(const struct conn *conn);
+bool conn_hello(const struct conn *conn);
+void conn_hello_set(struct conn *conn);
+void conn_close_after_reply(struct conn *conn);
+
+
+/* ---- events (event.c) ---- */
+
+int  event_hello(struct conn *conn);
+void event_timeout(const struct leg *leg, uint64_t idle_ms);
+
+
+/* ---- commands (cmd.c) ---- */
+
+void cmd_dispatch(struct conn *conn, const char *line, size_t len);
+void cmd_error(struct conn *conn, int err, const char *why);
+
+#endif

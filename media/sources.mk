@@ -1,0 +1,23 @@
+# sbrelay, the media relay (docs/relay-protocol.md). Everything but
+# main.c goes into libsbrelay.a so that test/relay/relaytest can link it.
+noinst_LIBRARIES += libsbrelay.a
+libsbrelay_a_SOURCES = \
+	media/relay.h \
+	media/conf.c \
+	media/log.c \
+	media/sdptext.c \
+	media/ports.c \
+	media/leg.c \
+	media/fwd.c \
+	media/worker.c \
+	media/grace.c \
+	media/call.c \
+	media/ctrl.c \
+	media/event.c \
+	media/cmd.c
+
+RELAY_LIBS = libsbrelay.a $(RE_LIBS) $(OPENSSL_LIBS) -lpthread
+
+bin_PROGRAMS += sbrelay
+sbrelay_SOURCES = media/main.c
+sbrelay_LDADD = $(RELAY_LIBS)

@@ -1,0 +1,16 @@
+# sbrelay tests: the C unit tests (SDP golden pairs in test/relay/sdp,
+# options, legs with packet threads) and the black-box protocol test.
+check_PROGRAMS += test/relay/relaytest
+test_relay_relaytest_SOURCES = \
+	test/relay/relaytest.h \
+	test/relay/relaytest.c \
+	test/relay/test_sdptext.c \
+	test/relay/test_conf.c \
+	test/relay/test_legs.c
+test_relay_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/test/unit
+test_relay_relaytest_LDADD = $(RELAY_LIBS)
+TESTS += test/relay/relaytest
+
+# Starts $(top_builddir)/sbrelay on a temporary UNIX socket (needs python3)
+TESTS += test/relay/relay_test.py
+EXTRA_DIST += test/relay/relay_test.py test/relay/sdp

@@ -1,0 +1,578 @@
+#!/usr/bin/env python3
+"""Black-box test of sbrelay and its control protocol (version 1).
+
+Starts $top_builddir/sbrelay (else ./sbrelay) on a temporary UNIX socket
+(left stale on purpose, as by a relay that died), its own RTP port range
+and an RTP timeout of 1 s, then talks docs/relay-protocol.md to it, with
+UDP sockets of its own as the phones (127.0.0.1; a stranger on
+127.0.0.2):
+
+ * EPROTO before hello; hello; the documented error codes (missing field:
+   EINVAL naming it; unknown call or leg: ENOENT; unknown command: EPROTO;
+   a wrong protocol version: EPROTO and the connection closes);
+ * offer/answer: SDPs rewritten to the relay's address and ports, every
+   other byte kept; a re-offer keeps the ports;
+ * RTP and RTCP from phone A reach phone B from the relay's ports, and
+   back, payloads intact; counters in `query` and `stats`;
+ * latching: a phone whose SDP names a wrong port gets audio once it has
+   sent; a stranger's packets are not relayed and count as dropped;
+ * the timeout event after 1 s of silence, once per silence;
+ * `delete` frees the ports at once; closing a control connection frees
+   its calls; no descriptor is left open; SIGTERM ends the relay cleanly
+   (exit 0, which under ASan also means no leak) and removes its socket.
+
+Loopback only, every wait bounded; only the relay this script started is
+stopped, by its PID. Exit status 0 if every check passed.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PORT_MIN = 44200          # the relay's range; test_legs.c uses 43100-
+PORT_MAX = 44263
+TIMEOUT_S = 1             # the relay's -T
+WAIT_S = 5                # longest wait for anything
+RELAY_IP = "127.0.0.1"
+STRANGER_IP = "127.0.0.2"
+
+failures = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print("FAIL: %s" % what, flush=True)
+    return cond
+
+
+def relay_binary():
+    top = os.environ.get("top_builddir")
+    return os.path.join(top if top else os.getcwd(), "sbrelay")
+
+
+class Ctl:
+    """One control connection: requests by id, events kept aside."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(WAIT_S)
+        self.sock.connect(path)
+        self.buf = b""
+        self.events = []
+        self.next_id = 0
+        self.closed = False
+
+    def close(self):
+        self.sock.close()
+
+    def read_msg(self, deadline):
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not data:
+                self.closed = True
+                return None
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def send_raw(self, line):
+        self.sock.sendall(line if line.endswith(b"\n") else line + b"\n")
+
+    def request(self, command, **members):
+        self.next_id += 1
+        msg = {"id": self.next_id, "command": command}
+        msg.update(members)
+        self.send_raw(json.dumps(msg).encode())
+        return self.reply(self.next_id)
+
+    def reply(self, rid):
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            msg = self.read_msg(deadline)
+            if msg is None:
+                return None
+            if "event" in msg:
+                self.events.append(msg)
+            elif msg.get("id") == rid:
+                return msg
+
+    def next_reply(self):
+        """The next message that is not an event (for id-less errors)."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            msg = self.read_msg(deadline)
+            if msg is None or "event" not in msg:
+                return msg
+            self.events.append(msg)
+
+    def wait_event(self, pred, wait_s):
+        deadline = time.monotonic() + wait_s
+        while True:
+            for ev in self.events:
+                if pred(ev):
+                    self.events.remove(ev)
+                    return ev
+            msg = self.read_msg(deadline)
+            if msg is None:
+                return None
+            if "event" in msg:
+                self.events.append(msg)
+
+
+class Phone:
+    """An RTP and an RTCP socket on an even/odd port pair."""
+
+    def __init__(self, ip=RELAY_IP):
+        for _ in range(100):
+            rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            rtp.bind((ip, 0))
+            port = rtp.getsockname()[1]
+            if port % 2 == 0 and port + 1 < 65536:
+                rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    rtcp.bind((ip, port + 1))
+                    self.rtp, self.rtcp, self.port = rtp, rtcp, port
+                    return
+                except OSError:
+                    rtcp.close()
+            rtp.close()
+        raise RuntimeError("no free port pair")
+
+    def close(self):
+        self.rtp.close()
+        self.rtcp.close()
+
+    def sdp(self, port=None, origin="phone"):
+        return phone_sdp(port or self.port, origin)
+
+
+def phone_sdp(port, origin="phone"):
+    return ("v=0\r\n"
+            "o=%s 42 1 IN IP4 127.0.0.1\r\n"
+            "s=-\r\n"
+            "c=IN IP4 127.0.0.1\r\n"
+            "t=0 0\r\n"
+            "m=audio %d RTP/AVP 0 101\r\n"
+            "a=rtpmap:0 PCMU/8000\r\n"
+            "a=rtpmap:101 telephone-event/8000\r\n"
+            "a=sendrecv\r\n" % (origin, port))
+
+
+def recv_all(sock, count, wait_s=2.0):
+    """Up to count datagrams within wait_s: [(payload, sender)]."""
+    got = []
+    deadline = time.monotonic() + wait_s
+    while len(got) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            got.append(sock.recvfrom(4096))
+        except socket.timeout:
+            break
+    return got
+
+
+def rtp_packet(seq, tag):
+    # RTP header (V=2, PT 0), then a payload that names the packet
+    hdr = bytes([0x80, 0x00, (seq >> 8) & 0xff, seq & 0xff,
+                 0, 0, 0, seq & 0xff, 0x12, 0x34, 0x56, 0x78])
+    return hdr + ("%s-%04d-" % (tag, seq)).encode() + bytes(range(160))
+
+
+def sdp_port(sdp):
+    for line in sdp.split("\r\n"):
+        if line.startswith("m=audio "):
+            return int(line.split()[1])
+    return None
+
+
+def can_bind(port):
+    for p in (port, port + 1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((RELAY_IP, p))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
+def wait_until(pred, wait_s=WAIT_S):
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def leg_of(reply, name):
+    for leg in (reply or {}).get("legs", []):
+        if leg.get("leg") == name:
+            return leg
+    return {}
+
+
+def test_errors(ctl):
+    base = {"call": "e1", "from": "a", "to": "b", "source": RELAY_IP,
+            "sdp": phone_sdp(4000)}
+    for field in ("call", "from", "to", "source", "sdp"):
+        req = dict(base)
+        del req[field]
+        r = ctl.request("offer", **req)
+        check(r and r.get("code") == "EINVAL" and
+              ("'%s'" % field) in r.get("error", ""),
+              "offer without '%s': EINVAL naming it (%s)" % (field, r))
+    r = ctl.request("offer", **dict(base, source="phone.example"))
+    check(r and r.get("code") == "EINVAL" and "source" in r.get("error"),
+          "offer with a bad source: EINVAL naming it")
+    r = ctl.request("offer", **dict(base, sdp="v=0\r\ns=-\r\n"))
+    check(r and r.get("code") == "EINVAL" and "sdp" in r.get("error"),
+          "offer with an SDP without audio: EINVAL naming sdp")
+    r = ctl.request("query", call="nope")
+    check(r and r.get("code") == "ENOENT", "query of no call: ENOENT")
+    r = ctl.request("delete", call="nope")
+    check(r and r.get("code") == "ENOENT", "delete of no call: ENOENT")
+    r = ctl.request("answer", **dict(base, call="nope"))
+    check(r and r.get("code") == "ENOENT", "answer on no call: ENOENT")
+    r = ctl.request("dance")
+    check(r and r.get("code") == "EPROTO", "unknown command: EPROTO")
+    ctl.send_raw(b"this is not json")
+    r = ctl.next_reply()
+    check(r and r.get("code") == "EINVAL" and "id" not in r,
+          "a line that is not JSON: EINVAL without id")
+    ctl.send_raw(b'{"command":"ping"}')
+    r = ctl.next_reply()
+    check(r and r.get("code") == "EINVAL" and "id" in r.get("error", ""),
+          "a request without id: EINVAL naming it")
+    r = ctl.request("stats")
+    check(r and r.get("calls") == 0 and r.get("legs") == 0,
+          "failed requests left no call or leg (%s)" % r)
+
+
+def test_relay(ctl):
+    a, b = Phone(), Phone()
+    offer = a.sdp(origin="alice")
+    r = ctl.request("offer", call="c1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=offer)
+    check(r and r.get("result") == "ok", "offer: ok (%s)" % r)
+    pb = sdp_port(r["sdp"])
+    check(pb and PORT_MIN <= pb <= PORT_MAX and pb % 2 == 0,
+          "offer: SDP names an even relay port (%s)" % pb)
+    check(r["sdp"] == offer.replace("m=audio %d " % a.port,
+                                    "m=audio %d " % pb),
+          "offer: only the audio port changed, every other byte kept")
+
+    r2 = ctl.request("offer", call="c1", **{"from": "a", "to": "b"},
+                     source=RELAY_IP, sdp=offer)
+    check(r2 and sdp_port(r2.get("sdp", "")) == pb,
+          "re-offer: the same port")
+
+    answer = b.sdp(origin="bob")
+    r = ctl.request("answer", call="c1", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    check(r and r.get("result") == "ok", "answer: ok (%s)" % r)
+    pa = sdp_port(r["sdp"])
+    check(pa and pa != pb and PORT_MIN <= pa <= PORT_MAX,
+          "answer: SDP names another relay port (%s)" % pa)
+
+    r = ctl.request("answer", call="c1", **{"from": "x", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    check(r and r.get("code") == "ENOENT" and "'x'" in r.get("error"),
+          "answer from an unknown leg: ENOENT naming it")
+
+    # A -> relay port a -> B, seen from relay port b; and back
+    n = 50
+    for i in range(n):
+        a.rtp.sendto(rtp_packet(i, "A"), (RELAY_IP, pa))
+    got = recv_all(b.rtp, n)
+    check(len(got) == n, "A to B: %d of %d packets" % (len(got), n))
+    check(all(src == (RELAY_IP, pb) for _, src in got),
+          "A to B: sent from the relay's port b")
+    check([p for p, _ in got] == [rtp_packet(i, "A") for i in range(n)],
+          "A to B: payloads intact, in order")
+    for i in range(n):
+        b.rtp.sendto(rtp_packet(i, "B"), (RELAY_IP, pb))
+    got = recv_all(a.rtp, n)
+    check(len(got) == n and all(src == (RELAY_IP, pa) for _, src in got)
+          and [p for p, _ in got] == [rtp_packet(i, "B") for i in range(n)],
+          "B to A: %d of %d packets, from port a, intact" % (len(got), n))
+
+    a.rtcp.sendto(b"rtcp-from-a", (RELAY_IP, pa + 1))
+    got = recv_all(b.rtcp, 1)
+    check(got == [(b"rtcp-from-a", (RELAY_IP, pb + 1))],
+          "RTCP A to B, from the relay's RTCP port (%s)" % got)
+
+    # a stranger on another loopback address
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind((STRANGER_IP, 0))
+    stranger.sendto(b"stranger", (RELAY_IP, pa))
+    got = recv_all(b.rtp, 1, 0.5)
+    check(not got, "a stranger's packet is not relayed")
+    stranger.close()
+
+    q = ctl.request("query", call="c1")
+    la, lb = leg_of(q, "a"), leg_of(q, "b")
+    check(la.get("local") == "%s:%d" % (RELAY_IP, pa) and
+          lb.get("local") == "%s:%d" % (RELAY_IP, pb),
+          "query: local addresses (%s)" % q)
+    check(la.get("remote") == "%s:%d" % (RELAY_IP, a.port) and
+          la.get("latched") is True, "query: a latched to phone A")
+    check(la.get("packets_in") == n + 1 and lb.get("packets_out") == n + 1,
+          "query: a in %s, b out %s (%d)" % (la.get("packets_in"),
+                                            lb.get("packets_out"), n + 1))
+    check(la.get("dropped") == 1, "query: the stranger dropped on a (%s)"
+          % la.get("dropped"))
+    check(lb.get("bytes_out") == la.get("bytes_in") > 0,
+          "query: bytes out of b = bytes into a")
+    check(0 <= la.get("last_packet_ms", -1) < 5000,
+          "query: last_packet_ms of a")
+    s = ctl.request("stats")
+    check(s and s.get("calls") == 1 and s.get("legs") == 2 and
+          s.get("packets") >= 2 * n + 1 and s.get("dropped") >= 1,
+          "stats: %s" % s)
+
+    # silence: one timeout per leg, once
+    t0 = time.monotonic()
+    ev = ctl.wait_event(lambda e: e.get("event") == "timeout" and
+                        e.get("leg") == "a", TIMEOUT_S + 3)
+    check(ev and ev.get("call") == "c1" and
+          ev.get("idle_ms", 0) >= TIMEOUT_S * 1000,
+          "timeout event for leg a (%s)" % ev)
+    check(time.monotonic() - t0 < TIMEOUT_S + 2.5, "timeout in time")
+    ev = ctl.wait_event(lambda e: e.get("event") == "timeout" and
+                        e.get("leg") == "b", 2)
+    check(ev is not None, "timeout event for leg b")
+    ev = ctl.wait_event(lambda e: e.get("event") == "timeout",
+                        TIMEOUT_S + 0.5)
+    check(ev is None, "one timeout event per silence (%s)" % ev)
+    a.rtp.sendto(rtp_packet(99, "A"), (RELAY_IP, pa))
+    ev = ctl.wait_event(lambda e: e.get("event") == "timeout" and
+                        e.get("leg") == "a", TIMEOUT_S + 3)
+    check(ev is not None, "a new silence, a new timeout event")
+
+    r = ctl.request("delete", call="c1")
+    check(r and r.get("result") == "ok", "delete: ok")
+    check(can_bind(pa) and can_bind(pb),
+          "delete: the relay's ports can be bound at once")
+    r = ctl.request("query", call="c1")
+    check(r and r.get("code") == "ENOENT", "deleted call: ENOENT")
+    a.close()
+    b.close()
+
+
+def test_latching(ctl):
+    c, d = Phone(), Phone()
+    wrong = Phone()
+    wrong_port = wrong.port
+    wrong.close()
+    r = ctl.request("offer", call="c2", **{"from": "c", "to": "d"},
+                    source=RELAY_IP, sdp=c.sdp(port=wrong_port))
+    pd = sdp_port(r["sdp"]) if r and "sdp" in r else None
+    r = ctl.request("answer", call="c2", **{"from": "d", "to": "c"},
+                    source=RELAY_IP, sdp=d.sdp())
+    pc = sdp_port(r["sdp"]) if r and "sdp" in r else None
+    check(pc and pd, "latching call set up")
+    if not (pc and pd):
+        return
+
+    d.rtp.sendto(b"early", (RELAY_IP, pd))
+    check(not recv_all(c.rtp, 1, 0.3),
+          "before it sends, C gets nothing (its SDP port is wrong)")
+    c.rtp.sendto(b"hello-from-c", (RELAY_IP, pc))
+    got = recv_all(d.rtp, 1)
+    check(got == [(b"hello-from-c", (RELAY_IP, pd))], "C reaches D")
+    d.rtp.sendto(b"audio-for-c", (RELAY_IP, pd))
+    got = recv_all(c.rtp, 1)
+    check(got == [(b"audio-for-c", (RELAY_IP, pc))],
+          "once C has sent, D's audio reaches C at its real port (%s)"
+          % got)
+    q = ctl.request("query", call="c2")
+    check(leg_of(q, "c").get("remote") == "%s:%d" % (RELAY_IP, c.port),
+          "query: c latched to C's real port")
+    ctl.request("delete", call="c2")
+    c.close()
+    d.close()
+
+
+def test_slow_reader(path):
+    """A core that does not read for a while still gets every reply."""
+    ctl = Ctl(path)
+    ctl.read_msg(time.monotonic() + WAIT_S)
+    ctl.request("hello", protocol=1)
+    p = Phone()
+    ctl.request("offer", call="big" * 40, **{"from": "a", "to": "b"},
+                source=RELAY_IP, sdp=p.sdp())
+    n = 3000
+    req = b"".join(json.dumps({"id": 100 + i, "command": "query",
+                               "call": "big" * 40}).encode() + b"\n"
+                   for i in range(n))
+    ctl.sock.settimeout(WAIT_S)
+    ctl.sock.sendall(req)
+    time.sleep(0.3)     # the relay's socket buffer fills up meanwhile
+    ids = []
+    deadline = time.monotonic() + WAIT_S
+    while len(ids) < n:
+        msg = ctl.read_msg(deadline)
+        if msg is None:
+            break
+        if msg.get("result") == "ok" and len(msg.get("legs", [])) == 2:
+            ids.append(msg["id"])
+    check(ids == list(range(100, 100 + n)),
+          "slow reader: %d of %d replies, whole and in order"
+          % (len(ids), n))
+    r = ctl.request("ping")
+    check(r and r.get("result") == "ok", "slow reader: still served")
+
+    ctl.sock.sendall(b'{"id":1,"command":"ping","pad":"' +
+                     b"x" * 70000 + b'"}\n')
+    msg = ctl.next_reply()
+    check(msg and msg.get("code") == "EINVAL" and
+          ctl.read_msg(time.monotonic() + WAIT_S) is None and ctl.closed,
+          "a line over 64 KiB: EINVAL, then the connection closes")
+    ctl.close()
+    p.close()
+
+
+def test_hello(path):
+    ctl = Ctl(path)
+    ev = ctl.read_msg(time.monotonic() + WAIT_S)
+    check(ev and ev.get("event") == "hello" and ev.get("protocol") == 1,
+          "the relay speaks first: hello, protocol 1 (%s)" % ev)
+    r = ctl.request("ping")
+    check(r and r.get("code") == "EPROTO", "ping before hello: EPROTO")
+    r = ctl.request("offer", call="x")
+    check(r and r.get("code") == "EPROTO", "offer before hello: EPROTO")
+    r = ctl.request("hello", protocol=2)
+    check(r and r.get("result") == "error" and r.get("code") == "EPROTO",
+          "hello with protocol 2: EPROTO")
+    check(ctl.read_msg(time.monotonic() + WAIT_S) is None and ctl.closed,
+          "hello with protocol 2: the relay closes the connection")
+    ctl.close()
+
+
+def test_conn_close(path, ctl):
+    other = Ctl(path)
+    other.read_msg(time.monotonic() + WAIT_S)
+    other.request("hello", protocol=1)
+    p = Phone()
+    r = other.request("offer", call="c1", **{"from": "a", "to": "b"},
+                      source=RELAY_IP, sdp=p.sdp())
+    port = sdp_port(r["sdp"]) if r and "sdp" in r else None
+    check(port is not None, "second connection: offer ok")
+    s = ctl.request("stats")
+    check(s and s.get("calls") == 1, "its call exists (%s)" % s)
+    r = ctl.request("query", call="c1")
+    check(r and r.get("code") == "ENOENT",
+          "calls of one connection are not seen from another")
+    other.close()
+    check(wait_until(lambda: (ctl.request("stats") or {}).get("legs") == 0),
+          "closing the connection freed its legs")
+    check(port and wait_until(lambda: can_bind(port)),
+          "closing the connection freed its ports")
+    p.close()
+
+
+def main():
+    binary = relay_binary()
+    if not os.access(binary, os.X_OK):
+        print("FAIL setup: no sbrelay at %s" % binary)
+        return 1
+
+    tmp = tempfile.mkdtemp(prefix="relaytest.")
+    path = os.path.join(tmp, "relay.sock")
+
+    # a socket file left behind by a relay that died
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+
+    log = open(os.path.join(tmp, "sbrelay.log"), "w+")
+    proc = subprocess.Popen([binary, "-l", path, "-a", RELAY_IP,
+                             "-p", "%d-%d" % (PORT_MIN, PORT_MAX),
+                             "-T", str(TIMEOUT_S), "-j", "2"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        check(wait_until(lambda: connectable(path)),
+              "sbrelay listens on a stale socket path")
+        test_hello(path)
+
+        ctl = Ctl(path)
+        ctl.read_msg(time.monotonic() + WAIT_S)
+        r = ctl.request("hello", protocol=1)
+        check(r == {"id": 1, "result": "ok"}, "hello: ok (%s)" % r)
+        r = ctl.request("ping")
+        check(r == {"id": 2, "result": "ok"}, "ping: ok")
+        fds = fd_count(proc.pid)
+
+        test_errors(ctl)
+        test_relay(ctl)
+        test_latching(ctl)
+        test_conn_close(path, ctl)
+        test_slow_reader(path)
+
+        check(wait_until(lambda: fd_count(proc.pid) == fds),
+              "no descriptor left open (%d, was %d)"
+              % (fd_count(proc.pid), fds))
+        ctl.close()
+
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(WAIT_S)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(rc == 0, "SIGTERM: clean exit (status %s)" % rc)
+        check(not os.path.exists(path), "socket file removed at exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(WAIT_S)
+        log.seek(0)
+        out = log.read()
+        log.close()
+        if failures:
+            print("---- sbrelay log\n" + out[-6000:])
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+
+    print("%d checks, %d failed" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+def connectable(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
