@@ -490,6 +490,57 @@ def case_graceful_shutdown(ctx):
         raise Fail('CDR after SIGTERM: %s: %r' % (', '.join(bad), row))
 
 
+def relay_pid(server):
+    """The sbrelay the server started (its one child), or None."""
+    pid = server.proc.pid
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return None
+    return kids[0] if len(kids) == 1 else None
+
+
+def relay_ready(server, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        status, body = server.api('GET', '/api/status')
+        if status == 200 and body.get('relay') == 'ready':
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def case_relay_killed(ctx):
+    """Kill sbrelay mid-call: both phones get BYE, the CDR says why, the
+    relay comes back and the next call is answered."""
+    srv = new_server(ctx, 'relaykill')
+    if not relay_ready(srv):
+        raise Fail('relay not ready: ' + srv.log_tail(6))
+    uac, uas, callid = answered_call(ctx, srv, '1002', '1001')
+    pid = relay_pid(srv)
+    if not pid:
+        raise Fail('no sbrelay child of switchboard')
+    os.kill(pid, signal.SIGKILL)
+    for r in (uac, uas):
+        r.wait()
+    problems = []
+    for side, run in (('caller', uac), ('callee', uas)):
+        if not [m for d, t, m in run.msgs
+                if d == 'recv' and m['method'] == 'BYE']:
+            problems.append('%s got no BYE: %s' % (side, run.summary()))
+    how, rows, row = cdr_of(srv, invite_callid(uac) or callid)
+    if row is None or row.get('reason') != 'relay failed':
+        problems.append('CDR %r, expected reason relay failed' % row)
+    if not relay_ready(srv):
+        problems.append('relay not back: ' + srv.log_tail(6))
+    if problems:
+        raise Fail('; '.join(problems))
+    uac2, uas2, _ = answered_call(ctx, srv, '1003', '1001')
+    for r in (uac2, uas2):
+        stop_sipp(r)
+
+
 def case_kill9_keeps_state(ctx):
     srv = new_server(ctx, 'kill9')
     uac, uas, callid = answered_call(ctx, srv, '1002', '1001')
@@ -679,6 +730,7 @@ CASES = [
     ('keepalive', case_keepalive, True),
     ('graceful_shutdown', case_graceful_shutdown, False),
     ('kill9_keeps_cdr_and_registrations', case_kill9_keeps_state, False),
+    ('relay_killed_mid_call', case_relay_killed, False),
     ('store_lock_second_instance_refused', case_store_lock, False),
     ('config_unknown_key', case_config_unknown_key, False),
     ('config_bad_value', case_config_bad_value, False),
