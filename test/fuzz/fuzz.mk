@@ -18,3 +18,4 @@ test_fuzz_fuzz_sip_LDADD = $(CORE_LIBS)
 endif
 
 EXTRA_DIST += test/fuzz/fuzz_sip.c
+include test/fuzz/fuzz_relay.mk

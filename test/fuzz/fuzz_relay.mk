@@ -1,0 +1,46 @@
+# libFuzzer targets for sbrelay's network inputs (docs/relay-protocol.md)
+#
+#   ./configure --enable-fuzz CC=clang
+#   make test/fuzz/fuzz_relay_sdp test/fuzz/fuzz_relay_ctrl
+#   test/fuzz/fuzz_relay_sdp  -max_total_time=60 corpus-sdp/ \
+#	test/fuzz/corpus/relay-sdp
+#   test/fuzz/fuzz_relay_ctrl -max_total_time=60 -close_fd_mask=1 \
+#	corpus-ctrl/ test/fuzz/corpus/relay-ctrl
+#
+# (the first directory collects what the fuzzer finds; the seeds stay as
+# they are). fuzz_relay_ctrl runs with -close_fd_mask=1 (libre's JSON
+# decoder prints what it cannot read to stdout) and binds real UDP ports,
+# 47910-47915 on 127.0.0.1: instances run side by side (-jobs) share the
+# range and simply see "no free port pair" more often.
+#
+# As for fuzz_sip, the media/ files a target exercises are compiled into
+# it again, with coverage; libsbrelay.a supplies the rest (its copies of
+# those files are not pulled in: their symbols are already defined).
+# fuzz_relay_ctrl defines ctrl.c's and worker.c's functions itself (a
+# connection without a socket, no packet threads), so ctrl.o and
+# worker.o are never linked into it. There is no packet path target:
+# fwd_recv reads its packets from a socket (recvmmsg) and its checks are
+# static, so it cannot be fed bytes and an address without live sockets.
+
+if FUZZ
+RELAY_FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+
+noinst_PROGRAMS += test/fuzz/fuzz_relay_sdp test/fuzz/fuzz_relay_ctrl
+
+test_fuzz_fuzz_relay_sdp_SOURCES = test/fuzz/fuzz_relay_sdp.c \
+	media/sdptext.c
+test_fuzz_fuzz_relay_sdp_CFLAGS = $(AM_CFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_sdp_LDFLAGS = $(AM_LDFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_sdp_LDADD = $(RELAY_LIBS)
+
+test_fuzz_fuzz_relay_ctrl_SOURCES = test/fuzz/fuzz_relay_ctrl.c \
+	media/cmd.c media/call.c media/leg.c media/grace.c \
+	media/ports.c media/sdptext.c
+test_fuzz_fuzz_relay_ctrl_CFLAGS = $(AM_CFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_ctrl_LDFLAGS = $(AM_LDFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_ctrl_LDADD = $(RELAY_LIBS)
+endif
+
+EXTRA_DIST += test/fuzz/fuzz_relay_sdp.c test/fuzz/fuzz_relay_ctrl.c \
+	test/fuzz/corpus/relay-sdp test/fuzz/corpus/relay-ctrl
