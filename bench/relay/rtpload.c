@@ -6,11 +6,17 @@
  * payload = 172 bytes for PCMU) at 50 packets/s to its side of the relay,
  * and receives what the relay forwards from the other side.  The sends of
  * all streams are spread evenly over the 20 ms period (packet k of a
- * thread is due at t0 + k * 20 ms / streams), paced with epoll_pwait2()
- * timeouts (1 us timer slack).  Each packet carries, at the start of its
- * payload, a magic number, its call, direction and sequence number and
- * its send time (CLOCK_MONOTONIC ns, taken just before the sendmmsg()
- * that sends it).  The receiving endpoint computes the one-way time.
+ * thread is due at t0 + k * 20 ms / streams).  The thread wakes at most
+ * every -q us (sleeping with 1 us timer slack, or busy-waiting with -S),
+ * sends what is due in sendmmsg() batches of up to -b, and drains its
+ * sockets with recvmmsg().  Each packet carries, at the start of its
+ * payload, a magic number, its call, direction and sequence number, an
+ * in-window flag and its send time (CLOCK_REALTIME ns, taken just before
+ * the sendmmsg() that sends it).  One-way latency = the kernel's receive
+ * timestamp (SO_TIMESTAMPNS: when the relay's send queued the packet on
+ * the receiving socket) - the send time, so the generator's own delay in
+ * reading its sockets is not in it (-R event: wake on every packet and
+ * measure to the application instead).
  *
  *   -r none            baseline: endpoint to endpoint, no relay (the
  *                      generator's own latency floor)
@@ -34,9 +40,13 @@
  *
  * With -P PID it samples that process's CPU time (/proc/PID/stat) and RSS
  * over the measured window, with its own CPU (getrusage), the machine's
- * (/proc/stat: busy, softirq, steal) and the UDP error counters
- * (/proc/net/snmp).  "other" = machine busy - relay - generator: CPU used
- * by processes that are not part of the benchmark.
+ * (/proc/stat: busy per CPU, softirq, steal), every other process's
+ * (/proc/[pid]/stat: "other", kernel threads apart) and the UDP error
+ * counters (/proc/net/snmp).  It checks it kept up: gen_behind=1 when it
+ * sent < 99.9 % of what was due or its p99 send lag was over 2 ms.
+ *
+ * -G SECS: the stall probe instead: spin on this CPU (-C) and report how
+ * much time it was taken away.
  *
  * Ready for what sbrelay does not do yet:
  *   -c pcmu|g722|opus  B's codec (A is always PCMU).  A transcoded packet
@@ -151,7 +161,8 @@ struct gthr {
 	uint64_t lat_max, lag_max, lat_n;
 	double lat_sum;
 	uint64_t sent_win, sent_total, send_err, recv_total, recv_win, unknown, misrouted,
-		srtp_err, nomatch, recv_calls, wakeups, no_kts, busy_ns, pt_mismatch;
+		srtp_err, nomatch, recv_calls, wakeups, no_kts, busy_ns, pt_mismatch,
+		stall_ns, stalls; /* -S: gaps in the busy-wait (CPU taken away) */
 };
 
 /* ---- options ---- */
@@ -577,11 +588,6 @@ static void got(struct gthr *t, int side, unsigned char *b, int len,
 		t->recv_win++;
 		s->recv_win++;
 		uint64_t lat = now > sent ? now - sent : 0;
-		if (getenv("RTPLOAD_DEBUG") && lat > 1000000 && t->lat_max < 1000000000)
-			fprintf(stderr, "slow %llu.%06llu lat %llu us call %u dir %d\n",
-				(unsigned long long)(sent / 1000000000ull) % 1000,
-				(unsigned long long)(sent % 1000000000ull) / 1000,
-				(unsigned long long)lat / 1000, s->call, s->dir);
 		t->lat[bucket(lat)]++;
 		t->lat_n++;
 		t->lat_sum += (double)lat;
@@ -686,9 +692,18 @@ static void *worker(void *arg)
 				on_readable(t, (int)(v >> 16), (int)(v & 0xFFFF), 16);
 			}
 		} else if (spin) {
-			/* busy-wait: no sleep/wake-up cost, still batches per quantum */
-			while (now_ns() < next)
+			/* busy-wait: no sleep/wake-up cost, still batches per quantum;
+			 * a gap between two clock reads is time the CPU was taken
+			 * away (a stall probe for free) */
+			uint64_t prev = now_ns(), c;
+			while ((c = now_ns()) < next) {
+				if (c - prev > 100000 && c >= win_start && c < win_end) {
+					t->stall_ns += c - prev;
+					t->stalls++;
+				}
+				prev = c;
 				__builtin_ia32_pause();
+			}
 		} else {
 			struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -1546,7 +1561,8 @@ int main(int argc, char **argv)
 	static uint64_t lat[NB], lag[NB];
 	uint64_t lat_n = 0, lat_max = 0, lag_max = 0, sent_win = 0, sent_total = 0, send_err = 0,
 		 recv_total = 0, recv_win = 0, unknown = 0, misrouted = 0, srtp_err = 0, nomatch = 0,
-		 recv_calls = 0, wakeups = 0, lag_n = 0, no_kts = 0, busy_ns = 0, pt_mismatch = 0;
+		 recv_calls = 0, wakeups = 0, lag_n = 0, no_kts = 0, busy_ns = 0, pt_mismatch = 0,
+		 stall_ns = 0, stalls = 0;
 	double lat_sum = 0;
 	int streams_lossy = 0, streams_dead = 0;
 	for (int g = 0; g < nthreads; g++) {
@@ -1574,6 +1590,8 @@ int main(int argc, char **argv)
 		no_kts += t->no_kts;
 		busy_ns += t->busy_ns;
 		pt_mismatch += t->pt_mismatch;
+		stall_ns += t->stall_ns;
+		stalls += t->stalls;
 		for (int i = 0; i < t->M; i++) {
 			if (t->st[i].recv_win < t->st[i].sent_win)
 				streams_lossy++;
@@ -1629,12 +1647,13 @@ int main(int argc, char **argv)
 	       "unknown=%llu misrouted=%llu pt_mismatch=%llu srtp_err=%llu nomatch=%llu send_err=%llu "
 	       "lag_p99_us=%.0f lag_max_us=%.0f gen_behind=%d gen_cpu_pct=%.1f "
 	       "gen_pkts_per_recv=%.2f gen_wakeups_per_s=%.0f gen_spin=%d gen_work_pct=%.1f "
+	       "gen_stalls=%llu gen_stall_pct=%.2f "
 	       "relay_cpu_pct=%.1f relay_usr_pct=%.1f relay_sys_pct=%.1f relay_rss_before_kb=%ld "
 	       "relay_rss_kb=%ld relay_hwm_kb=%ld host_busy_pct=%.1f host_softirq_pct=%.1f "
 	       "steal_pct=%.1f other_pct=%.1f kthreads_pct=%.1f rx=%s no_kts=%llu udp_rcvbuf_err=%llu udp_in_err=%llu "
 	       "udp_sndbuf_err=%llu softnet_drop=%llu relay_stats_packets=%ld relay_stats_dropped=%ld%s\n",
 	       label[0] ? label : "-", mode == 0 ? "none" : mode == 1 ? "plain" : "sbrelay", ncalls,
-	       nthreads, K, codec, srtp_leg, suite, win, setup_s, (unsigned long long)sent_win,
+	       nthreads, thr[0]->K, codec, srtp_leg, suite, win, setup_s, (unsigned long long)sent_win,
 	       expected, (unsigned long long)recv_win, loss, pct(lat, lat_n, 50),
 	       pct(lat, lat_n, 99), pct(lat, lat_n, 99.9), (double)lat_max / 1000.0,
 	       lat_n ? lat_sum / (double)lat_n / 1000.0 : -1.0, (double)sent_win / 2.0 / win,
@@ -1643,6 +1662,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)nomatch, (unsigned long long)send_err, lag_p99,
 	       (double)lag_max / 1000.0, behind, self_pct,
 	       recv_calls ? (double)recv_total / (double)recv_calls : 0.0, (double)wakeups / (win + warm_s + drain_s), spin, 100.0 * (double)busy_ns / 1e9 / win,
+	       (unsigned long long)stalls, spin ? 100.0 * (double)stall_ns / 1e9 / win : -1.0,
 	       relay_pct, relay_usr, relay_sys, rss_before, rss, hwm, busy_pct, softirq_pct,
 	       steal_pct, other, kthr, rx_event ? "event" : "poll", (unsigned long long)no_kts, b.udp_rcvbuf - a.udp_rcvbuf + b.udp6_rcvbuf - a.udp6_rcvbuf,
 	       b.udp_inerr - a.udp_inerr, b.udp_sndbuf - a.udp_sndbuf,

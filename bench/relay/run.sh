@@ -87,8 +87,11 @@ KEEP=${KEEP:-0}
 OUT="$HERE/results-latest.txt"
 
 # sbrelay: argument, $SBRELAY_BIN, $top_builddir/sbrelay, the top of the tree
+# (SBRELAY_BIN=none: the plain relay only)
 SB=${1:-${SBRELAY_BIN:-}}
-if [ -z "$SB" ]; then
+if [ "$SB" = none ]; then
+	SB=""
+elif [ -z "$SB" ]; then
 	for c in "${top_builddir:-$TOP}/sbrelay" "$TOP/sbrelay" "$TOP/media/sbrelay"; do
 		if [ -x "$c" ] && [ -f "$c" ]; then SB=$c; break; fi
 	done
@@ -296,10 +299,11 @@ step() {
 	[ "${R[$k.pt_mismatch]}" != 0 ] && STEP_WHY+="not-transcoded "
 	[ "${R[$k.srtp_err]}" != 0 ] && STEP_WHY+="srtp-errors "
 	if [ -z "$STEP_WHY" ]; then STEP_VERDICT=pass; else STEP_VERDICT=fail; fi
-	say "$(printf '  %-15s %5d calls %7.0f pps  loss %7.4f%%  p50 %5s p99 %5s (%s) p999 %6s us | cpu%%: relay %5s (sys %5s) gen work %5s other %4s | rss %6s KiB | %s %s' \
+	R[$k.verdict]=$STEP_VERDICT
+	say "$(printf '  %-15s %5d calls %7.0f pps  loss %7.4f%%  p50 %5s p99 %5s (%s) p999 %6s us | cpu%%: relay %5s (sys %5s) gen work %5s stall %4s other %4s | rss %6s KiB | %s %s' \
 		"$kind" "$n" "${R[$k.relay_pps]}" "${R[$k.loss_pct]}" "${R[$k.p50_us]}" "${R[$k.p99_us]}" \
 		"$added_disp" "${R[$k.p999_us]}" "${R[$k.relay_cpu_pct]}" "${R[$k.relay_sys_pct]}" \
-		"${R[$k.gen_work_pct]}" "${R[$k.other_pct]}" "${R[$k.relay_rss_kb]}" "$STEP_VERDICT" "$STEP_WHY")"
+		"${R[$k.gen_work_pct]}" "${R[$k.gen_stall_pct]}" "${R[$k.other_pct]}" "${R[$k.relay_rss_kb]}" "$STEP_VERDICT" "$STEP_WHY")"
 }
 
 # wait until the other processes are quiet: < QUIET_MAX % of a core over
@@ -328,8 +332,11 @@ step_retry() {
 		step "$1" "$2" "$tries"
 		[ "$STEP_VERDICT" = pass ] && break
 		o=${R[$k.other_pct]:-0}
-		if awk -v o="$o" -v m="$NOISY" 'BEGIN { exit !(o > m) }'; then
-			STEP_WHY+="busy(${o}%) "
+		# busy: others used the CPU, or the spinning generator lost its CPU
+		# (to other tasks: gen_cpu_pct < 90; to the host: stalls > 3 %)
+		if awk -v o="$o" -v m="$NOISY" -v s="${R[$k.gen_spin]:-0}" -v c="${R[$k.gen_cpu_pct]:-100}" \
+			-v st="${R[$k.gen_stall_pct]:-0}" 'BEGIN { exit !(o > m || (s == 1 && (c < 90 || st > 3))) }'; then
+			STEP_WHY+="busy(others ${o}%, generator cpu ${R[$k.gen_cpu_pct]:-?}% stalled ${R[$k.gen_stall_pct]:-?}%) "
 		else
 			counted=$(( counted + 1 ))
 		fi
@@ -339,60 +346,88 @@ step_retry() {
 	R[$k.tries]=$tries
 }
 
-# ladder KIND: B[KIND]=most calls that passed
-declare -A BEST
-ladder() {
-	local kind=$1 last=0 fail=0 n nfail=0 i
+# The ladders of all the relay variants, interleaved: each round steps
+# every variant that is not done, one after the other, so that they see
+# the same machine (its noise changes from minute to minute).  Per
+# variant: start at the largest count <= START; if it fails, down the
+# ladder until one passes; if it passes, up until two counts in a row
+# fail; then REFINE bisection steps (to 50 calls) between the largest
+# count that passed and the next one above that failed.
+# Sets BEST[KIND] (most calls that passed, 0: none) and R[KIND.failed].
+declare -A BEST PHASE IDX NFAIL FAIL NREF
+ladders() {
 	local -a L=($CALLS)
-	say ""
-	say "== $kind"
-	# start at the largest count <= START; if it fails, down the ladder
-	# until one passes; if it passes, up until two counts in a row fail.
-	# most = the largest that passed, first failing = the next count above
-	local s=0
+	local k i s=0 n round mid active
 	for i in "${!L[@]}"; do [ "${L[$i]}" -le "$START" ] && s=$i; done
-	step_retry "$kind" "${L[$s]}"
-	if [ "$STEP_VERDICT" = pass ]; then
-		last=${L[$s]}
-		for (( i = s + 1; i < ${#L[@]}; i++ )); do
-			n=${L[$i]}
-			if over_budget; then say "  (budget of ${BUDGET}s reached: stopping here)"; break; fi
-			step_retry "$kind" "$n"
-			if [ "$STEP_VERDICT" = pass ]; then
-				last=$n; fail=0; nfail=0
-			else
-				[ "$fail" = 0 ] && { fail=$n; R[$kind.fail_why]=$STEP_WHY; }
-				nfail=$(( nfail + 1 ))
-				[ "$nfail" -ge 2 ] && break
-			fi
-		done
-	else
-		fail=${L[$s]}; R[$kind.fail_why]=$STEP_WHY
-		for (( i = s - 1; i >= 0; i-- )); do
-			n=${L[$i]}
-			if over_budget; then say "  (budget of ${BUDGET}s reached: stopping here)"; break; fi
-			step_retry "$kind" "$n"
-			if [ "$STEP_VERDICT" = pass ]; then last=$n; break; fi
-			fail=$n; R[$kind.fail_why]=$STEP_WHY
-		done
-	fi
-	local i mid
-	for i in $(seq "$REFINE"); do
-		[ "$fail" = 0 ] && break
-		over_budget && break
-		mid=$(( (last + fail) / 2 / 50 * 50 ))
-		[ "$mid" -le "$last" ] && break
-		step_retry "$kind" "$mid"
-		if [ "$STEP_VERDICT" = pass ]; then last=$mid; else fail=$mid; R[$kind.fail_why]=$STEP_WHY; fi
+	for k in "$@"; do
+		BEST[$k]=0; FAIL[$k]=0; NFAIL[$k]=0; NREF[$k]=0; PHASE[$k]=start; IDX[$k]=$s
 	done
-	BEST[$kind]=$last
-	R[$kind.first_fail]=$fail
-	[ "$fail" != 0 ] && R[$kind.failed]="$fail:$(echo "${R[$kind.fail_why]:-}" | sed 's/ *$//; s/ /,/g')"
-	if [ "$last" = 0 ]; then
-		say "  $kind: no step passed"
-	else
-		say "  $kind: most calls $last (first failing step: $([ "$fail" = 0 ] && echo none || echo "$fail"))"
-	fi
+	say ""
+	say "== ladders, interleaved: $*"
+	for round in $(seq 100); do
+		active=0
+		for k in "$@"; do
+			[ "${PHASE[$k]}" = done ] && continue
+			if over_budget; then
+				say "  (budget of ${BUDGET}s reached: $k stops here)"
+				PHASE[$k]=done
+				continue
+			fi
+			# the count to try, or done
+			case ${PHASE[$k]} in
+			start|up|down) n=${L[${IDX[$k]}]} ;;
+			refine)
+				mid=$(( (BEST[$k] + FAIL[$k]) / 2 / 50 * 50 ))
+				if [ "${FAIL[$k]}" = 0 ] || [ "$mid" -le "${BEST[$k]}" ] ||
+				   [ "${NREF[$k]}" -ge "$REFINE" ]; then
+					PHASE[$k]=done
+					continue
+				fi
+				n=$mid
+				NREF[$k]=$(( NREF[$k] + 1 ))
+				;;
+			esac
+			active=1
+			step_retry "$k" "$n"
+			if [ "$STEP_VERDICT" = pass ]; then
+				[ "$n" -gt "${BEST[$k]}" ] && BEST[$k]=$n
+				# a failure below a pass was noise: forget it
+				[ "${FAIL[$k]}" -le "$n" ] && FAIL[$k]=0
+				NFAIL[$k]=0
+			else
+				if [ "${FAIL[$k]}" = 0 ] || [ "$n" -lt "${FAIL[$k]}" ]; then
+					[ "$n" -gt "${BEST[$k]}" ] && { FAIL[$k]=$n; R[$k.fail_why]=$STEP_WHY; }
+				fi
+				NFAIL[$k]=$(( NFAIL[$k] + 1 ))
+			fi
+			case ${PHASE[$k]} in
+			start)
+				if [ "$STEP_VERDICT" = pass ]; then PHASE[$k]=up; IDX[$k]=$(( s + 1 ))
+				else PHASE[$k]=down; IDX[$k]=$(( s - 1 )); fi
+				;;
+			up)
+				IDX[$k]=$(( IDX[$k] + 1 ))
+				;;
+			down)
+				[ "$STEP_VERDICT" = pass ] && PHASE[$k]=refine
+				IDX[$k]=$(( IDX[$k] - 1 ))
+				;;
+			esac
+			case ${PHASE[$k]} in
+			up) { [ "${NFAIL[$k]}" -ge 2 ] || [ "${IDX[$k]}" -ge "${#L[@]}" ]; } && PHASE[$k]=refine ;;
+			down) [ "${IDX[$k]}" -lt 0 ] && PHASE[$k]=done ;;
+			esac
+		done
+		[ "$active" = 0 ] && break
+	done
+	for k in "$@"; do
+		[ "${FAIL[$k]}" != 0 ] && R[$k.failed]="${FAIL[$k]}:$(echo "${R[$k.fail_why]:-}" | sed 's/ *$//; s/ /,/g')"
+		if [ "${BEST[$k]}" = 0 ]; then
+			say "  $k: no step passed"
+		else
+			say "  $k: most calls ${BEST[$k]} (first failing count above: $([ "${FAIL[$k]}" = 0 ] && echo none || echo "${FAIL[$k]}"))"
+		fi
+	done
 }
 
 # can sbrelay do KIND at all? one short step with 4 calls
@@ -457,24 +492,19 @@ done <"$WORK/srtpcost"
 
 
 KINDS="plain-recvfrom plain-mmsg"
-ladder plain-recvfrom
-ladder plain-mmsg
-
 SB_KINDS=""
 if [ -n "$SB" ]; then
+	say ""
 	for kind in $(for v in $SB_VARIANTS; do echo "sb-$v"; done); do
 		if [ "$kind" = sb-g711 ]; then
-			ladder sb-g711
 			SB_KINDS+=" sb-g711"
 			continue
 		fi
-		over_budget && { say "  $kind: skipped (budget)"; R[$kind.skip]="budget"; continue; }
 		if probe "$kind"; then
-			ladder "$kind"
+			say "== $kind: sbrelay does it (a 4-call check passed)"
 			SB_KINDS+=" $kind"
 		else
 			R[$kind.skip]="not supported: $PROBE_WHY"
-			say ""
 			say "== $kind: not supported by this sbrelay ($PROBE_WHY)"
 		fi
 	done
@@ -482,6 +512,7 @@ else
 	say ""
 	say "== sbrelay: not built"
 fi
+ladders $KINDS $SB_KINDS
 
 # ---- the table ----
 # per kind at its best step: calls, pps, relay CPU %, per core figures
@@ -527,15 +558,54 @@ if [ -n "${R[plain-recvfrom.calls]:-}" ]; then
 	done
 fi
 
-# the ceiling: the plain variant that moves more packets per core
+# equal load: the largest ladder count that every variant passed (their
+# steps ran within a minute of each other): CPU per packet there compares
+# the variants' efficiency without the latency criterion's noise
+REF=""
+REF_WHY="every variant passed it"
+for n in $CALLS; do
+	ok=1
+	for k in $KINDS $SB_KINDS; do
+		[ "${R[$k.$n.verdict]:-}" = pass ] || ok=0
+	done
+	[ "$ok" = 1 ] && REF=$n
+done
+# else: the largest count every variant ran without saturating (relay
+# CPU < 90 %): its CPU per packet still compares, whatever the latency
+if [ -z "$REF" ]; then
+	for n in $CALLS; do
+		ok=1
+		for k in $KINDS $SB_KINDS; do
+			awk -v c="${R[$k.$n.relay_cpu_pct]:-100}" 'BEGIN { exit !(c < 90) }' || ok=0
+		done
+		[ "$ok" = 1 ] && REF=$n
+	done
+	REF_WHY="not every variant passed it; none was saturated"
+fi
+if [ -n "$REF" ]; then
+	for k in $KINDS $SB_KINDS; do
+		eval "$(awk -v K="$k" -v n="$REF" -v pps="${R[$k.$REF.relay_pps]}" -v cpu="${R[$k.$REF.relay_cpu_pct]}" 'BEGIN {
+			c = cpu / 100
+			printf "R[%s.ref_cpu]=%.1f; ", K, cpu
+			printf "R[%s.ref_ns]=%.0f; ", K, pps ? c * 1e9 / pps : 0
+			printf "R[%s.ref_calls_core]=%.0f; ", K, c ? n / c : 0
+		}')"
+		R[$k.ref_p99]=${R[$k.$REF.p99_us]}
+	done
+fi
+
+# the ceiling: the plain variant that costs less CPU per packet at equal
+# load (or, without one, moves more packets per core at its limit)
 CEIL=plain-recvfrom
-if [ -n "${R[plain-mmsg.pps_core]:-}" ] && [ -n "${R[plain-recvfrom.pps_core]:-}" ] &&
-   [ "${R[plain-mmsg.pps_core]}" -gt "${R[plain-recvfrom.pps_core]}" ]; then
+if [ -n "$REF" ]; then
+	[ "${R[plain-mmsg.ref_ns]}" -lt "${R[plain-recvfrom.ref_ns]}" ] && CEIL=plain-mmsg
+elif [ -n "${R[plain-mmsg.pps_core]:-}" ] && [ -n "${R[plain-recvfrom.pps_core]:-}" ] &&
+     [ "${R[plain-mmsg.pps_core]}" -gt "${R[plain-recvfrom.pps_core]}" ]; then
 	CEIL=plain-mmsg
 fi
 [ -z "${R[plain-recvfrom.pps_core]:-}" ] && [ -n "${R[plain-mmsg.pps_core]:-}" ] && CEIL=plain-mmsg
 
-ratio() {  # ratio A B [invert]
+ratio() {  # ratio A B
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
 }
 
@@ -546,8 +616,8 @@ ratio() {  # ratio A B [invert]
 	printf '%s' "$STALLS"
 	echo "relay: one thread on CPU ${RELAY_CPU:-any}; generator (rtpload $GEN_OPTS) on CPU ${GEN_CPU:-any}"
 	echo "G.711 calls: 172-byte RTP packets, 50/s each way (100 packets/s relayed per call)"
-	echo "most calls = most with loss < ${LOSS_MAX}% and p99 - baseline p99 < ${ADDED_P99_MAX_US} us (${STEP_SECS}s steps, a failed step retried once)"
-	echo "per core = divided by the relay's CPU (1.00 = one core busy); ceiling = $CEIL (the better plain variant per core)"
+	echo "most calls = most with loss < ${LOSS_MAX}% and p99 - baseline p99 < ${ADDED_P99_MAX_US} us (${STEP_SECS}s steps; a failed step tried again: $RETRY time(s), more if others were busy)"
+	echo "per core = divided by the relay's CPU (1.00 = one core busy); ceiling = $CEIL (the plain variant with less CPU per packet at equal load)"
 	echo ""
 	cols="$KINDS $SB_KINDS"
 	printf '%-34s' ""
@@ -577,6 +647,16 @@ ratio() {  # ratio A B [invert]
 	row "relay RSS KiB at most calls" rss
 	row "relay RSS KiB per call" kib_call
 	echo ""
+	if [ -n "$REF" ]; then
+		echo "at the same load, $REF calls ($(( REF * 100 )) packets/s; $REF_WHY):"
+		row "  relay CPU %" ref_cpu
+		row "  relay CPU ns per packet" ref_ns
+		row "  calls per relay core" ref_calls_core
+		row "  latency p99 us" ref_p99
+	else
+		echo "at the same load: no call count that every variant ran unsaturated"
+	fi
+	echo ""
 	echo "ratios to the ceiling ($CEIL), same run:"
 	printf '%-34s' ""
 	for c in $cols; do printf ' %14s' "$c"; done
@@ -584,11 +664,15 @@ ratio() {  # ratio A B [invert]
 	printf '%-34s' "most calls"
 	for c in $cols; do printf ' %14s' "$(ratio "${R[$c.calls]:-}" "${R[$CEIL.calls]:-}")"; done
 	echo ""
-	printf '%-34s' "calls per relay core"
+	printf '%-34s' "calls per relay core at the limit"
 	for c in $cols; do printf ' %14s' "$(ratio "${R[$c.calls_core]:-}" "${R[$CEIL.calls_core]:-}")"; done
 	echo ""
-	printf '%-34s' "CPU per packet (lower is better)"
-	for c in $cols; do printf ' %14s' "$(ratio "${R[$c.ns_pkt]:-}" "${R[$CEIL.ns_pkt]:-}")"; done
+	printf '%-34s' "packets per relay core, $REF calls"
+	for c in $cols; do printf ' %14s' "$(ratio "${R[$CEIL.ref_ns]:-}" "${R[$c.ref_ns]:-}")"; done
+	echo ""
+	# sbrelay reads with recvmmsg/sendmmsg: plain-mmsg makes the same calls
+	printf '%-34s' "  the same, to plain-mmsg"
+	for c in $cols; do printf ' %14s' "$(ratio "${R[plain-mmsg.ref_ns]:-}" "${R[$c.ref_ns]:-}")"; done
 	echo ""
 	echo ""
 	echo "libsrtp2 (${R[srtp.lib]:-?}), one thread, per 172-byte packet:"
@@ -597,14 +681,14 @@ ratio() {  # ratio A B [invert]
 		if [ "${R[srtp.$s.both_ns]}" = - ]; then printf '  %-24s unavailable\n' "$s"; continue; fi
 		printf '  %-24s protect %5s ns  unprotect %5s ns  = %s x the ceiling'"'"'s CPU per packet (%s ns)\n' "$s" \
 			"${R[srtp.$s.protect_ns]}" "${R[srtp.$s.unprotect_ns]}" \
-			"$(ratio "${R[srtp.$s.protect_ns]}" "${R[$CEIL.ns_pkt]:-}")" "${R[$CEIL.ns_pkt]:--}"
+			"$(ratio "${R[srtp.$s.protect_ns]}" "${R[$CEIL.ref_ns]:-${R[$CEIL.ns_pkt]:-}}")" "${R[$CEIL.ref_ns]:-${R[$CEIL.ns_pkt]:--}}"
 	done
 	echo "  (SRTP on one leg: every relayed packet is protected or unprotected once)"
 	echo ""
 	echo "targets:"
 	if [ -n "${R[sb-g711.calls_core]:-}" ]; then
-		echo "  sbrelay fast path per core: $(ratio "${R[sb-g711.calls_core]}" "${R[$CEIL.calls_core]:-}") x the plain relay (target >= 0.7)"
-		echo "  G.711 calls per relay core: ${R[sb-g711.calls_core]} (target about 800)"
+		echo "  sbrelay fast path per core: $(ratio "${R[$CEIL.ref_ns]:-}" "${R[sb-g711.ref_ns]:-}") x the plain relay in packets per CPU at $REF calls, $(ratio "${R[sb-g711.calls_core]}" "${R[$CEIL.calls_core]:-}") x in calls per core at each one's limit (target >= 0.7)"
+		echo "  G.711 calls per relay core: ${R[sb-g711.calls_core]} (most calls / CPU), ${R[sb-g711.calls]} measured on one core (target about 800)"
 	elif [ -n "$SB" ]; then
 		echo "  sbrelay: no step passed"
 	else
@@ -614,12 +698,13 @@ ratio() {  # ratio A B [invert]
 		[ -n "${R[$kind.skip]:-}" ] && echo "  $kind: ${R[$kind.skip]}"
 	done
 	[ "$BG_LOAD" -gt 20 ] && echo "  WARNING: the machine was not idle (${BG_LOAD}% of one core used by others before the run)"
+	printf '%s' "$STALLS" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^stalled_pct=/) { v = substr($i, 13); if (v + 0 > 5) printf "  WARNING: %s was taken away %s%% of the time in the stall probe: latency numbers are noisy\n", $1, v } }' 
 	awk -v o="$(for c in $cols; do echo "${R[$c.other]:-0}"; done | sort -n | tail -1)" 'BEGIN { if (o + 0 > 10) printf "  WARNING: other processes used up to %s%% of a core during a measured step\n", o }'
 	echo ""
 	echo "run took $(elapsed) s"
 	echo ""
 	echo "every step:"
-	grep -E '^  (baseline|plain-|sb-)' "$LOG"
+	grep -E '^  (baseline|plain-|sb-|\(waited)' "$LOG"
 } >"$WORK/table"
 echo ""
 echo "================================================================"
