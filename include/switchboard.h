@@ -61,7 +61,6 @@ const char *leg_callid(const struct leg *leg);
 const struct mbuf *leg_remote_sdp(const struct leg *leg);
 const struct mbuf *leg_local_sdp(const struct leg *leg);
 const struct sa *leg_source(const struct leg *leg);
-int  leg_debug(struct re_printf *pf, const struct leg *leg);
 
 
 /** How a dial rings its targets */

@@ -66,7 +66,7 @@ int main(int argc, char *argv[])
 	if (err)
 		return 1;
 
-	log_init(DBG_INFO);
+	log_init(DBG_INFO, "sbrelay");
 
 	err = conf_parse(&cfg, argc, argv);
 	if (err == EALREADY) {
@@ -78,7 +78,7 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
-	log_init((int)cfg.log_level);
+	log_init((int)cfg.log_level, "sbrelay");
 	(void)signal(SIGPIPE, SIG_IGN);
 
 	err = ports_init(&cfg.addr, cfg.port_min, cfg.port_max);

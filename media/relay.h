@@ -25,6 +25,7 @@
 #ifndef MEDIA_RELAY_H
 #define MEDIA_RELAY_H
 
+#include "sblog.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -58,7 +59,6 @@ int  conf_usage(struct re_printf *pf, void *unused);
 
 /* ---- log sink (log.c) ---- */
 
-void log_init(int level);
 
 
 /* ---- time ---- */

@@ -4,7 +4,8 @@ noinst_LIBRARIES += libsbrelay.a
 libsbrelay_a_SOURCES = \
 	media/relay.h \
 	media/conf.c \
-	media/log.c \
+	media/clock.c \
+	sipcore/log.c \
 	media/sdptext.c \
 	media/ports.c \
 	media/leg.c \

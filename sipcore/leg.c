@@ -507,28 +507,6 @@ const struct mbuf *leg_remote_sdp(const struct leg *leg)
 
 
 /**
- * Print a leg for debugging
- *
- * @param pf  Print function
- * @param leg Leg
- *
- * @return 0 if success, otherwise errorcode
- */
-int leg_debug(struct re_printf *pf, const struct leg *leg)
-{
-	static const char *statev[] = {"new", "calling", "early",
-				       "answered", "closed"};
-
-	if (!leg)
-		return 0;
-
-	return re_hprintf(pf, "%s %s %s -> %s (%s)",
-			  leg->incoming ? "in" : "out", leg->callid,
-			  leg->caller, leg->peer, statev[leg->state]);
-}
-
-
-/**
  * Call a contact on behalf of a caller (outgoing leg)
  *
  * @param legp   Pointer to allocated leg

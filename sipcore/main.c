@@ -177,7 +177,7 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 
-	log_init(sb.cfg.log_level);
+	log_init(sb.cfg.log_level, NULL);
 	fd_limit_raise();
 	(void)signal(SIGPIPE, SIG_IGN);
 

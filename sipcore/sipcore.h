@@ -53,8 +53,7 @@ int  conf_parse(struct sb_conf *cfg, const char *buf, size_t len,
 
 /* ---- logging (log.c) ---- */
 
-void log_init(int level);
-void log_set_level(int level);
+#include "sblog.h"
 
 
 /* ---- store (store*.c) ---- */

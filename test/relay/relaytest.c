@@ -56,7 +56,7 @@ int main(int argc, char *argv[])
 	if (libre_init())
 		return 1;
 
-	log_init(DBG_WARNING);
+	log_init(DBG_WARNING, "sbrelay");
 
 	for (i = 0; i < ARRAY_SIZE(testv); i++) {
 		const struct test *t = &testv[i];
