@@ -284,6 +284,8 @@ static const struct opt *opt_find(const struct pl *key)
 
 static int check(const struct sb_conf *cfg, const char *name)
 {
+	struct sa relay_ip;
+
 	if (cfg->reg_min_expires > cfg->reg_max_expires) {
 		DEBUG_WARNING("%s: reg_min_expires (%u) is above"
 			      " reg_max_expires (%u)\n", name,
@@ -296,6 +298,14 @@ static int check(const struct sb_conf *cfg, const char *name)
 		DEBUG_WARNING("%s: reg_default_expires (%u) is outside"
 			      " reg_min_expires..reg_max_expires\n", name,
 			      cfg->reg_default_expires);
+		return EINVAL;
+	}
+
+	if (sa_set_str(&relay_ip, cfg->relay_address, 0) ||
+	    sa_is_any(&relay_ip)) {
+		DEBUG_WARNING("%s: relay_address '%s' is not an IP address"
+			      " phones can send to\n", name,
+			      cfg->relay_address);
 		return EINVAL;
 	}
 

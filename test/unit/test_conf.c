@@ -27,6 +27,9 @@ int test_conf(void)
 		"sip_listen_udp 127.0.0.1\n",
 		"sip_listen_udp 300.1.1.1:5060\n",
 		"log_level loud\n",
+		"relay_address pbx.local\n",
+		"relay_address 0.0.0.0\n",
+		"relay_port_min 40000\nrelay_port_max 30000\n",
 		"api_token short\n",
 		"reg_min_expires 600\nreg_max_expires 300\n",
 		("sip_listen_udp none\nsip_listen_tcp none\n"
