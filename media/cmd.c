@@ -170,7 +170,7 @@ static int sdp_reply(struct req *rq, const struct media_req *m,
 		return ENOMEM;
 
 	err = sdptext_rewrite(mb, m->sdp, strlen(m->sdp), &leg->rtp.local,
-			      &leg->rtcp.local);
+			      &leg->rtcp.local, NULL);
 	err = err ? err : mbuf_write_u8(mb, 0);
 	err = err ? err : odict_entry_add(rq->reply, "sdp", ODICT_STRING,
 					  (const char *)mb->buf);

@@ -74,9 +74,59 @@ struct sdptext {
 	struct sa rtcp;           /**< Remote RTCP; port 0: none      */
 };
 
-int sdptext_parse(struct sdptext *st, const char *sdp, size_t len);
-int sdptext_rewrite(struct mbuf *mb, const char *sdp, size_t len,
-		    const struct sa *rtp, const struct sa *rtcp);
+enum {
+	SDP_FMT_MAX    = 32,      /**< Payload types read per stream  */
+	SDP_CRYPTO_MAX = 8,       /**< a=crypto lines read per stream */
+};
+
+/** One payload type of the audio stream (text points into the SDP) */
+struct sdpfmt {
+	uint8_t pt;               /**< Payload type                   */
+	struct pl name;           /**< rtpmap encoding name, or empty */
+	uint32_t clock;           /**< rtpmap clock rate, 0: none     */
+	uint8_t channels;         /**< rtpmap channels                */
+	struct pl fmtp;           /**< a=fmtp parameters              */
+};
+
+/** The audio stream's formats and keys (text points into the SDP) */
+struct sdpaudio {
+	struct pl proto;          /**< "RTP/AVP", "RTP/SAVP", ...     */
+	struct sdpfmt fmtv[SDP_FMT_MAX]; /**< In the m= line's order  */
+	unsigned fmtc;            /**< Number of formats              */
+	struct pl cryptov[SDP_CRYPTO_MAX]; /**< a=crypto values       */
+	unsigned cryptoc;         /**< Number of a=crypto lines       */
+	uint32_t ptime;           /**< a=ptime, 0: none               */
+};
+
+/** Changes to the audio stream when rewriting a description */
+struct sdpedit {
+	const char *fmts;         /**< New m= format list, NULL: keep */
+	const char *proto;        /**< New protocol (with fmts only)  */
+	uint8_t keep[16];         /**< With fmts: types whose rtpmap
+				       and fmtp lines stay (bitmap)   */
+	bool drop_crypto;         /**< Drop the a=crypto lines        */
+	const char *attrs;        /**< Lines to add, '\n'-separated   */
+};
+
+struct sdp_line {
+	struct pl text;           /**< Without its line ending        */
+	struct pl eol;            /**< "\r\n", "\n" or empty           */
+};
+
+bool sdp_line_next(struct pl *rest, struct sdp_line *ln);
+bool sdp_token_next(struct pl *rest, struct pl *tok);
+bool sdp_prefix(const struct pl *pl, const char *prefix, struct pl *val);
+int  sdp_num(uint32_t *v, const struct pl *pl, uint32_t max);
+
+int  sdptext_parse(struct sdptext *st, const char *sdp, size_t len);
+int  sdptext_audio(struct sdpaudio *au, const char *sdp, size_t len);
+int  sdptext_rewrite(struct mbuf *mb, const char *sdp, size_t len,
+		     const struct sa *rtp, const struct sa *rtcp,
+		     const struct sdpedit *edit);
+int  sdpfmt_formats(struct sdpaudio *au, const struct pl *rest);
+int  sdpfmt_attr(struct sdpaudio *au, const struct pl *line);
+bool sdpfmt_keep(const struct sdpedit *e, const struct pl *line);
+void sdpedit_keep(struct sdpedit *e, uint8_t pt);
 
 
 /* ---- RTP port pairs (ports.c) ---- */

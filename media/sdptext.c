@@ -8,21 +8,18 @@
  * the description says.
  *
  * Read: the session c= (before the first m=), the first m=audio line's
- * port, that section's own c= and a=rtcp (RFC 3605). Rewritten: those
- * same lines, with the relay's address and ports; a rejected stream
- * (port 0) stays rejected. Every other line, and every line ending
- * (CRLF, LF, none at the end), is copied as it is.
+ * port, that section's own c= and a=rtcp (RFC 3605), and on request its
+ * formats and keys (sdpfmt.c). Rewritten: those same lines, with the
+ * relay's address and ports; a rejected stream (port 0) stays rejected;
+ * an edit (struct sdpedit) may replace the audio formats and protocol,
+ * drop the rtpmap/fmtp lines of formats it leaves out and the keys, and
+ * add lines at the end of the audio section. Every other line, and every
+ * line ending (CRLF, LF, none at the end), is copied as it is.
  */
 #include <string.h>
 #include <re.h>
 #include "relay.h"
 
-
-/** A line, and what ends it */
-struct line {
-	struct pl text;           /**< Without its line ending        */
-	struct pl eol;            /**< "\r\n", "\n" or empty          */
-};
 
 /** Walk state */
 struct walk {
@@ -38,85 +35,23 @@ struct walk {
 	struct sa rtcp_sa;        /**< a=rtcp address                 */
 	uint16_t port;            /**< m=audio port                   */
 	uint16_t rtcp_port;       /**< a=rtcp port                    */
+	struct sdpaudio *au;      /**< Formats read here, or NULL     */
+	const struct sdpedit *edit; /**< Changes to write, or NULL    */
+	struct pl audio_eol;      /**< Line ending of the m=audio     */
+	bool eol_missing;         /**< The last line had no ending    */
 };
-
-
-static bool line_next(struct pl *rest, struct line *ln)
-{
-	const char *nl;
-
-	if (!rest->l)
-		return false;
-
-	nl = pl_strchr(rest, '\n');
-	ln->text.p = rest->p;
-	ln->text.l = nl ? (size_t)(nl - rest->p) : rest->l;
-	ln->eol.p = ln->text.p + ln->text.l;
-	ln->eol.l = nl ? 1 : 0;
-
-	if (ln->text.l && ln->text.p[ln->text.l - 1] == '\r') {
-		--ln->text.l;
-		--ln->eol.p;
-		++ln->eol.l;
-	}
-
-	pl_advance(rest, ln->text.l + ln->eol.l);
-
-	return true;
-}
-
-
-/* the next space-separated token; false when there is none */
-static bool token_next(struct pl *rest, struct pl *tok)
-{
-	const char *sp;
-
-	if (!rest->l)
-		return false;
-
-	sp = pl_strchr(rest, ' ');
-	tok->p = rest->p;
-	tok->l = sp ? (size_t)(sp - rest->p) : rest->l;
-	pl_advance(rest, sp ? tok->l + 1 : tok->l);
-
-	return tok->l > 0;
-}
-
-
-static bool has_prefix(const struct pl *pl, const char *prefix, struct pl *val)
-{
-	size_t n = strlen(prefix);
-
-	if (pl->l < n || memcmp(pl->p, prefix, n))
-		return false;
-
-	val->p = pl->p + n;
-	val->l = pl->l - n;
-
-	return true;
-}
 
 
 static int port_decode(uint16_t *port, const struct pl *pl)
 {
-	uint32_t v = 0;
-	size_t i;
+	uint32_t v;
+	int err;
 
-	if (!pl->l || pl->l > 5)
-		return EINVAL;
+	err = sdp_num(&v, pl, 65535);
+	if (!err)
+		*port = (uint16_t)v;
 
-	for (i = 0; i < pl->l; i++) {
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return EINVAL;
-		v = v * 10 + (uint32_t)(pl->p[i] - '0');
-	}
-
-	if (v > 65535)
-		return EINVAL;
-
-	*port = (uint16_t)v;
-
-	return 0;
+	return err;
 }
 
 
@@ -127,8 +62,8 @@ static int addr_decode(struct sa *sa, struct pl *rest)
 	const char *slash;
 	int err;
 
-	if (!token_next(rest, &net) || !token_next(rest, &type) ||
-	    !token_next(rest, &addr) || pl_strcmp(&net, "IN"))
+	if (!sdp_token_next(rest, &net) || !sdp_token_next(rest, &type) ||
+	    !sdp_token_next(rest, &addr) || pl_strcmp(&net, "IN"))
 		return EINVAL;
 
 	slash = pl_strchr(&addr, '/');
@@ -155,7 +90,7 @@ static int print_addr(struct re_printf *pf, const struct sa *sa)
 }
 
 
-static int c_line(struct walk *w, struct mbuf *mb, const struct line *ln,
+static int c_line(struct walk *w, struct mbuf *mb, const struct sdp_line *ln,
 		  const struct pl *val, const struct sa *rtp)
 {
 	struct pl rest = *val;
@@ -183,34 +118,89 @@ static int c_line(struct walk *w, struct mbuf *mb, const struct line *ln,
 }
 
 
-static int m_line(struct walk *w, struct mbuf *mb, const struct line *ln,
+/* the audio section ends: the edit's lines go last in it */
+static int attrs_write(struct walk *w, struct mbuf *mb)
+{
+	static const struct pl crlf = PL("\r\n");
+	const struct pl *eol = w->audio_eol.l ? &w->audio_eol : &crlf;
+	struct pl rest, ln;
+	int err = 0;
+
+	if (!mb || !w->edit || !str_isset(w->edit->attrs))
+		return 0;
+
+	if (w->eol_missing)
+		err = mbuf_printf(mb, "%r", eol);
+
+	pl_set_str(&rest, w->edit->attrs);
+	while (!err && rest.l) {
+		const char *nl = pl_strchr(&rest, '\n');
+
+		ln.p = rest.p;
+		ln.l = nl ? (size_t)(nl - rest.p) : rest.l;
+		pl_advance(&rest, nl ? ln.l + 1 : ln.l);
+		if (ln.l)
+			err = mbuf_printf(mb, "%r%r", &ln, eol);
+	}
+
+	w->eol_missing = false;
+
+	return err;
+}
+
+
+static int m_line(struct walk *w, struct mbuf *mb, const struct sdp_line *ln,
 		  const struct pl *val, const struct sa *rtp)
 {
-	struct pl rest = *val, media, port;
+	struct pl rest = *val, media, port, count = PL_INIT;
+	const struct sdpedit *e = w->edit;
 	const char *slash;
 	int err;
+
+	err = w->audio ? attrs_write(w, mb) : 0;
+	if (err)
+		return err;
 
 	w->media = true;
 	w->audio = false;
 
-	if (w->seen_audio || !token_next(&rest, &media) ||
-	    pl_strcmp(&media, "audio") || !token_next(&rest, &port))
+	if (w->seen_audio || !sdp_token_next(&rest, &media) ||
+	    pl_strcmp(&media, "audio") || !sdp_token_next(&rest, &port))
 		return mb ? mbuf_printf(mb, "%r%r", &ln->text, &ln->eol) : 0;
 
 	/* "port/count": the count and the rest stay as they are */
 	slash = pl_strchr(&port, '/');
-	if (slash)
+	if (slash) {
+		count.p = slash;
+		count.l = port.l - (size_t)(slash - port.p);
 		port.l = slash - port.p;
+	}
 
 	err = port_decode(&w->port, &port);
+	if (!err && w->au)
+		err = sdpfmt_formats(w->au, &rest);
 	if (err)
 		return err;
 
 	w->audio = true;
 	w->seen_audio = true;
+	w->audio_eol = ln->eol;
 
 	if (!mb)
 		return 0;
+
+	if (e && e->fmts) {
+		struct pl proto;
+
+		if (!sdp_token_next(&rest, &proto))
+			return EINVAL;
+		if (e->proto)
+			pl_set_str(&proto, e->proto);
+
+		return mbuf_printf(mb, "m=audio %u%r %r %s%r",
+				   w->port ? sa_port(rtp) : 0, &count, &proto,
+				   e->fmts, &ln->eol);
+	}
 
 	rest.p = port.p + port.l;
 	rest.l = ln->text.l - (size_t)(rest.p - ln->text.p);
@@ -220,7 +210,7 @@ static int m_line(struct walk *w, struct mbuf *mb, const struct line *ln,
 }
 
 
-static int rtcp_line(struct walk *w, struct mbuf *mb, const struct line *ln,
+static int rtcp_line(struct walk *w, struct mbuf *mb, const struct sdp_line *ln,
 		     const struct pl *val, const struct sa *rtcp)
 {
 	struct pl rest = *val, port;
@@ -229,7 +219,7 @@ static int rtcp_line(struct walk *w, struct mbuf *mb, const struct line *ln,
 	if (w->rtcp)
 		return mb ? mbuf_printf(mb, "%r%r", &ln->text, &ln->eol) : 0;
 
-	if (!token_next(&rest, &port))
+	if (!sdp_token_next(&rest, &port))
 		return EINVAL;
 
 	err = port_decode(&w->rtcp_port, &port);
@@ -259,24 +249,32 @@ static int walk(struct walk *w, struct mbuf *mb, const char *sdp, size_t len,
 		const struct sa *rtp, const struct sa *rtcp)
 {
 	struct pl rest, val;
-	struct line ln;
+	struct sdp_line ln;
 	int err = 0;
 
-	memset(w, 0, sizeof(*w));
 	rest.p = sdp;
 	rest.l = len;
 
-	while (!err && line_next(&rest, &ln)) {
+	while (!err && sdp_line_next(&rest, &ln)) {
 
-		if (has_prefix(&ln.text, "m=", &val))
+		w->eol_missing = !ln.eol.l;
+
+		if (sdp_prefix(&ln.text, "m=", &val))
 			err = m_line(w, mb, &ln, &val, rtp);
-		else if (has_prefix(&ln.text, "c=", &val))
+		else if (sdp_prefix(&ln.text, "c=", &val))
 			err = c_line(w, mb, &ln, &val, rtp);
-		else if (w->audio && has_prefix(&ln.text, "a=rtcp:", &val))
+		else if (w->audio && sdp_prefix(&ln.text, "a=rtcp:", &val))
 			err = rtcp_line(w, mb, &ln, &val, rtcp);
+		else if (w->audio && w->au)
+			err = sdpfmt_attr(w->au, &ln.text);
+		else if (mb && w->audio && !sdpfmt_keep(w->edit, &ln.text))
+			continue;
 		else if (mb)
 			err = mbuf_printf(mb, "%r%r", &ln.text, &ln.eol);
 	}
+
+	if (!err && w->audio)
+		err = attrs_write(w, mb);
 
 	if (err)
 		return err;
@@ -305,6 +303,7 @@ int sdptext_parse(struct sdptext *st, const char *sdp, size_t len)
 	if (!st || !sdp)
 		return EINVAL;
 
+	memset(&w, 0, sizeof(w));
 	err = walk(&w, NULL, sdp, len, NULL, NULL);
 	if (err)
 		return err;
@@ -329,23 +328,53 @@ int sdptext_parse(struct sdptext *st, const char *sdp, size_t len)
 
 
 /**
- * Write a session description with the relay's audio address instead
+ * Read the formats and keys of a description's audio stream
+ *
+ * @param au  Result, pointing into the text
+ * @param sdp Description text
+ * @param len Its length
+ *
+ * @return 0 if success, EINVAL if it has no usable audio stream
+ */
+int sdptext_audio(struct sdpaudio *au, const char *sdp, size_t len)
+{
+	struct walk w;
+
+	if (!au || !sdp)
+		return EINVAL;
+
+	memset(&w, 0, sizeof(w));
+	memset(au, 0, sizeof(*au));
+	w.au = au;
+
+	return walk(&w, NULL, sdp, len, NULL, NULL);
+}
+
+
+/**
+ * Write a session description with the relay's audio address instead,
+ * and the audio stream's formats and keys changed as an edit says
  *
  * @param mb   Output
  * @param sdp  Description text
  * @param len  Its length
  * @param rtp  Relay's RTP address and port
  * @param rtcp Relay's RTCP address and port
+ * @param edit Changes to the audio stream, NULL for none
  *
  * @return 0 if success, EINVAL if it has no usable audio stream
  */
 int sdptext_rewrite(struct mbuf *mb, const char *sdp, size_t len,
-		    const struct sa *rtp, const struct sa *rtcp)
+		    const struct sa *rtp, const struct sa *rtcp,
+		    const struct sdpedit *edit)
 {
 	struct walk w;
 
 	if (!mb || !sdp || !rtp || !rtcp)
 		return EINVAL;
+
+	memset(&w, 0, sizeof(w));
+	w.edit = edit;
 
 	return walk(&w, mb, sdp, len, rtp, rtcp);
 }

@@ -6,7 +6,9 @@ libsbrelay_a_SOURCES = \
 	media/conf.c \
 	media/clock.c \
 	sipcore/log.c \
+	media/sdpline.c \
 	media/sdptext.c \
+	media/sdpfmt.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -168,7 +168,7 @@ static void check_rewrite(const uint8_t *data, size_t size,
 		goto out;
 
 	err = sdptext_rewrite(mb, (const char *)data, size, &r->rtp,
-			      &r->rtcp);
+			      &r->rtcp, NULL);
 	if (err == ENOMEM)
 		goto out;
 
@@ -194,7 +194,7 @@ static void check_rewrite(const uint8_t *data, size_t size,
 
 	/* the rewrite is a fixed point */
 	err = sdptext_rewrite(mb2, (const char *)mb->buf, mb->end, &r->rtp,
-			      &r->rtcp);
+			      &r->rtcp, NULL);
 	if (err == ENOMEM)
 		goto out;
 	CHECK(err == 0);

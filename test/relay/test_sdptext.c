@@ -113,7 +113,7 @@ static int one(const struct golden *g, const struct sa *rtp,
 		TEST_EQUALS(EINVAL, sdptext_parse(&st, (char *)in->buf,
 						  in->end));
 		TEST_EQUALS(EINVAL, sdptext_rewrite(out, (char *)in->buf,
-						    in->end, rtp, rtcp));
+						    in->end, rtp, rtcp, NULL));
 		goto out;
 	}
 
@@ -128,7 +128,7 @@ static int one(const struct golden *g, const struct sa *rtp,
 	TEST_CHECK(check_sa(g->name, "rtcp", g->rtcp, &st.rtcp));
 
 	TEST_CHECK(sdptext_rewrite(out, (char *)in->buf, in->end, rtp,
-				   rtcp));
+				   rtcp, NULL));
 	if (out->end != exp->end || memcmp(out->buf, exp->buf, out->end)) {
 		(void)re_fprintf(stderr, "%s: expected\n%b\ngot\n%b\n",
 				 g->name, exp->buf, exp->end, out->buf,
@@ -194,7 +194,7 @@ int test_sdptext_ipv6_relay(void)
 	TEST_ASSERT(out != NULL);
 	TEST_CHECK(sa_set_str(&rtp, "2001:db8::7", 31000));
 	TEST_CHECK(sa_set_str(&rtcp, "2001:db8::7", 31001));
-	TEST_CHECK(sdptext_rewrite(out, in, strlen(in), &rtp, &rtcp));
+	TEST_CHECK(sdptext_rewrite(out, in, strlen(in), &rtp, &rtcp, NULL));
 	TEST_EQUALS(strlen(exp), out->end);
 	TEST_ASSERT(!memcmp(exp, out->buf, out->end));
 
