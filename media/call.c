@@ -15,6 +15,7 @@ struct call {
 	struct le le;                  /**< In its connection's hash   */
 	struct list legl;              /**< Its legs                   */
 	struct conn *conn;             /**< Connection that made it    */
+	struct worker *worker;         /**< Packet thread of its legs  */
 	char name[CALL_NAME_MAX + 1];  /**< Name chosen by the core    */
 };
 
@@ -218,4 +219,25 @@ struct conn *call_conn(const struct call *call)
 uint32_t call_count(void)
 {
 	return ncalls;
+}
+
+
+/**
+ * The packet thread of a call's legs: all of a call's media is handled
+ * by one thread, so the state its legs share (codecs, SRTP contexts)
+ * is never used by two threads at once
+ *
+ * @param call Call
+ *
+ * @return Packet thread (picked when the first leg is made)
+ */
+struct worker *call_worker(struct call *call)
+{
+	if (!call)
+		return NULL;
+
+	if (!call->worker)
+		call->worker = worker_pick();
+
+	return call->worker;
 }

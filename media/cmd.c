@@ -158,19 +158,22 @@ static int media_req_get(struct req *rq, struct media_req *m)
 }
 
 
-/* the description with leg's ports, as the reply's "sdp" */
+/* the description to send on, through session.c, as the reply's "sdp" */
 static int sdp_reply(struct req *rq, const struct media_req *m,
-		     const struct leg *leg)
+		     struct leg *from, struct leg *to, bool offer)
 {
 	struct mbuf *mb;
 	int err;
 
-	mb = mbuf_alloc(strlen(m->sdp) + 64);
+	mb = mbuf_alloc(strlen(m->sdp) + 256);
 	if (!mb)
 		return ENOMEM;
 
-	err = sdptext_rewrite(mb, m->sdp, strlen(m->sdp), &leg->rtp.local,
-			      &leg->rtcp.local, NULL);
+	if (offer)
+		err = session_offer(from, to, m->sdp, mb);
+	else
+		err = session_answer(from, to, m->sdp, sa_port(&m->st.rtp),
+				     mb);
 	err = err ? err : mbuf_write_u8(mb, 0);
 	err = err ? err : odict_entry_add(rq->reply, "sdp", ODICT_STRING,
 					  (const char *)mb->buf);
@@ -235,7 +238,7 @@ static int cmd_offer(struct req *rq)
 	}
 
 	if (!err)
-		err = sdp_reply(rq, &m, b);
+		err = sdp_reply(rq, &m, a, b, true);
 
 	if (err) {
 		if (created) {
@@ -283,7 +286,9 @@ static int cmd_answer(struct req *rq)
 		return fail(rq, ENOENT, "no leg '%s' in call '%s'", m.to,
 			    m.call);
 
-	err = sdp_reply(rq, &m, b);
+	err = sdp_reply(rq, &m, a, b, false);
+	if (err == ENOTSUP)
+		return fail(rq, err, "answer picks a format nobody offered");
 	if (err)
 		return fail(rq, err, "%m", err);
 

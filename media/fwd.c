@@ -178,7 +178,7 @@ static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
 bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 {
 	struct leg *leg = rs->leg, *peer;
-	unsigned i, nacc = 0, ndrop = 0;
+	unsigned i, nacc = 0, ndrop = 0, ntc = 0;
 	uint64_t bytes = 0;
 	int n;
 
@@ -207,6 +207,16 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 			rs->latched = true;
 		}
 
+		/* transcoded: RTP waits in the path, RTCP ends here */
+		if (leg->path) {
+			if (!rs->rtcp)
+				(void)path_rx(leg->path, fwd->buf[i],
+					      fwd->rx[i].msg_len);
+			bytes += fwd->rx[i].msg_len;
+			++ntc;
+			continue;
+		}
+
 		fwd->txiov[nacc].iov_base = fwd->buf[i];
 		fwd->txiov[nacc].iov_len = fwd->rx[i].msg_len;
 		bytes += fwd->rx[i].msg_len;
@@ -224,6 +234,7 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 					  memory_order_relaxed);
 	}
 
+	nacc += ntc;
 	if (!nacc)
 		return false;
 
@@ -234,8 +245,41 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 	atomic_fetch_add_explicit(&fwd->packets, nacc, memory_order_relaxed);
 	leg->timeout_sent = false;
 
-	if (peer)
-		relay(fwd, rs->rtcp ? &peer->rtcp : &peer->rtp, nacc);
+	if (peer && nacc > ntc)
+		relay(fwd, rs->rtcp ? &peer->rtcp : &peer->rtp, nacc - ntc);
 
 	return true;
+}
+
+
+/**
+ * Play out one tick of a leg's transcode path: the frame it makes is
+ * sent to the peer
+ *
+ * @param fwd Buffers of the calling packet thread
+ * @param leg Leg (its path, if any, is used under its lock)
+ */
+void fwd_tick(struct fwd *fwd, struct leg *leg)
+{
+	const uint8_t *pkt = NULL;
+	struct leg *peer = NULL;
+	size_t len = 0;
+
+	pthread_mutex_lock(&leg->mtx);
+
+	if (leg->path && leg->peer) {
+		pkt = path_tick(leg->path, &len);
+		peer = leg->peer;
+		if (pkt)
+			memcpy(fwd->buf[0], pkt, min(len, sizeof(fwd->buf[0])));
+	}
+
+	pthread_mutex_unlock(&leg->mtx);
+
+	if (!pkt || len > sizeof(fwd->buf[0]))
+		return;
+
+	fwd->txiov[0].iov_base = fwd->buf[0];
+	fwd->txiov[0].iov_len = len;
+	relay(fwd, &peer->rtp, 1);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <re.h>
 #include "relay.h"
+#include "codec.h"
 
 #define DEBUG_MODULE "leg"
 #define DEBUG_LEVEL 6
@@ -49,6 +50,8 @@ static void destructor(void *arg)
 
 	if (leg->mtx_ok)
 		pthread_mutex_destroy(&leg->mtx);
+
+	mem_deref(leg->path);
 }
 
 
@@ -99,6 +102,7 @@ int leg_alloc(struct leg **legp, struct call *call, const char *name)
 		return ENOMEM;
 
 	leg->rtp.fd = leg->rtcp.fd = -1;
+	leg->codec = -1;
 	err = pthread_mutex_init(&leg->mtx, NULL);
 	if (err)
 		goto out;
@@ -126,7 +130,7 @@ int leg_alloc(struct leg **legp, struct call *call, const char *name)
 	hash_append(legs.ht, leg->id, &leg->he, leg);
 	++legs.count;
 
-	leg->worker = worker_pick();
+	leg->worker = call_worker(call);
 	err = worker_add(leg->worker, leg);
 	if (err) {
 		/* a packet thread may have seen one socket already */
@@ -164,6 +168,24 @@ static void unbridge(struct leg *leg)
 }
 
 
+/* the packet thread sees the new path at its next packet or tick; the
+ * old one is freed here, as it only uses a path under the lock */
+static void path_set(struct leg *leg, struct path *p)
+{
+	struct path *old;
+
+	pthread_mutex_lock(&leg->mtx);
+	old = leg->path;
+	leg->path = p;
+	pthread_mutex_unlock(&leg->mtx);
+
+	if (!old != !p)
+		worker_paths(leg->worker, p ? 1 : -1);
+
+	mem_deref(old);
+}
+
+
 /**
  * Take a leg out of service and free it once no packet thread can
  * touch it. Its ports are free when this returns.
@@ -176,6 +198,7 @@ void leg_release(struct leg *leg)
 		return;
 
 	unbridge(leg);
+	path_set(leg, NULL);
 
 	if (leg->worker) {
 		worker_remove(leg->worker, leg);
@@ -273,6 +296,77 @@ void leg_bridge(struct leg *a, struct leg *b)
 	pthread_mutex_lock(&b->mtx);
 	b->peer = a;
 	pthread_mutex_unlock(&b->mtx);
+}
+
+
+/* the PCM rate of a codec facing another: Opus runs at the other's */
+static uint32_t codec_rate(int codec, int other)
+{
+	if (codec == CODEC_OPUS)
+		return codec_info(other)->srate;
+
+	return codec_info(codec)->srate;
+}
+
+
+/**
+ * Relay or transcode between the legs of an offer/answer, as the answer
+ * chose (a transcoding already in place with the same codecs is kept)
+ *
+ * @param offerer  Leg facing the offerer
+ * @param answerer Leg facing the answerer
+ * @param xc       Codecs chosen; codec_offerer -1: relay as is
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int leg_media(struct leg *offerer, struct leg *answerer,
+	      const struct xcode_cfg *xc)
+{
+	struct codec *co = NULL, *ca = NULL;
+	struct path *po = NULL, *pa = NULL;
+	int err;
+
+	if (!offerer || !answerer || !xc)
+		return EINVAL;
+
+	if (xc->codec_offerer < 0) {
+		path_set(offerer, NULL);
+		path_set(answerer, NULL);
+		offerer->codec = answerer->codec = -1;
+		return 0;
+	}
+
+	if (offerer->path && answerer->path &&
+	    offerer->codec == xc->codec_offerer &&
+	    offerer->pt == xc->pt_offerer &&
+	    answerer->codec == xc->codec_answerer &&
+	    answerer->pt == xc->pt_answerer)
+		return 0;
+
+	err = codec_alloc(&co, xc->codec_offerer,
+			  codec_rate(xc->codec_offerer, xc->codec_answerer));
+	err = err ? err : codec_alloc(&ca, xc->codec_answerer,
+			  codec_rate(xc->codec_answerer, xc->codec_offerer));
+	err = err ? err : path_alloc(&po, co, xc->pt_offerer,
+				     ca, xc->pt_answerer);
+	err = err ? err : path_alloc(&pa, ca, xc->pt_answerer,
+				     co, xc->pt_offerer);
+	if (!err) {
+		path_set(offerer, po);
+		path_set(answerer, pa);
+		offerer->codec = xc->codec_offerer;
+		offerer->pt = xc->pt_offerer;
+		answerer->codec = xc->codec_answerer;
+		answerer->pt = xc->pt_answerer;
+		po = pa = NULL;
+	}
+
+	mem_deref(po);
+	mem_deref(pa);
+	mem_deref(co);
+	mem_deref(ca);
+
+	return err;
 }
 
 

@@ -14,7 +14,7 @@
  *  - control only: list and hash entries, names, the call, sdp_*;
  *  - set before the leg is published (epoll_ctl ADD) and never changed
  *    while a packet thread may see it: fds, local addresses, id, worker;
- *  - leg->mtx: source, peer, and each socket's remote and latched flag
+ *  - leg->mtx: source, peer, path, and each socket's remote and latched flag
  *    (both sides take it; no code ever holds two leg locks at once);
  *  - atomics: the counters and last_rx (written by packet threads, read
  *    by the control thread with relaxed ordering: statistics only);
@@ -139,6 +139,51 @@ void ports_close(void);
 void ports_retire(int fd);
 
 
+/* ---- codec choice (negotiate.c) ---- */
+
+/** A format a party listed, as the relay keeps it */
+struct legfmt {
+	uint8_t pt;               /**< Payload type                   */
+	int codec;                /**< enum codec_id, -1: not ours    */
+	bool dtmf;                /**< telephone-event                */
+};
+
+/** What the relay knows of the formats of a leg's party */
+struct legneg {
+	struct legfmt fmtv[SDP_FMT_MAX]; /**< Its last offer          */
+	unsigned fmtc;            /**< Formats in it                  */
+	struct legfmt addv[8];    /**< Added to our offer to it       */
+	unsigned addc;            /**< Formats added                  */
+	bool keys;                /**< Its offer carried a=crypto     */
+};
+
+/** A transcoding chosen by an answer */
+struct xcode_cfg {
+	int codec_offerer;        /**< Offerer's codec, -1: relay     */
+	uint8_t pt_offerer;       /**< Its payload type               */
+	int codec_answerer;       /**< Answerer's codec               */
+	uint8_t pt_answerer;      /**< Its payload type               */
+};
+
+struct leg;
+
+int negotiate_offer(struct leg *from, struct leg *to,
+		    const struct sdpaudio *au, struct sdpedit *e,
+		    struct mbuf *fmts, struct mbuf *attrs);
+int negotiate_answer(struct leg *from, struct leg *to,
+		     const struct sdpaudio *au, uint16_t port,
+		     struct sdpedit *e, struct xcode_cfg *xc,
+		     struct mbuf *fmts, struct mbuf *attrs);
+
+
+/* ---- offer and answer (session.c) ---- */
+
+int session_offer(struct leg *from, struct leg *to, const char *sdp,
+		  struct mbuf *out);
+int session_answer(struct leg *from, struct leg *to, const char *sdp,
+		   uint16_t port, struct mbuf *out);
+
+
 /* ---- legs (leg.c, fwd.c) ---- */
 
 struct worker;
@@ -165,6 +210,7 @@ struct leg {
 	uint32_t gen;             /**< Grace generation when released */
 	struct worker *worker;    /**< Owning packet thread           */
 	struct sdptext sdp;       /**< Remote from the last SDP       */
+	struct legneg neg;        /**< Its party's formats (control)  */
 
 	struct rsock rtp;         /**< RTP socket                     */
 	struct rsock rtcp;        /**< RTCP socket (RTP port + 1)     */
@@ -173,6 +219,9 @@ struct leg {
 	bool mtx_ok;              /**< mtx initialised                */
 	struct sa source;         /**< Accept from this IP only       */
 	struct leg *peer;         /**< Bridged leg, or NULL           */
+	struct path *path;        /**< Transcode path, NULL: relay    */
+	int codec;                /**< Its codec when transcoding, -1 */
+	uint8_t pt;               /**< Its payload type then          */
 
 	_Atomic uint64_t pkts_in;    /**< Packets accepted            */
 	_Atomic uint64_t bytes_in;   /**< Bytes accepted              */
@@ -194,6 +243,8 @@ struct leg *leg_find(uint32_t id);
 void leg_set_remote(struct leg *leg, const struct sa *source,
 		    const struct sdptext *st);
 void leg_bridge(struct leg *a, struct leg *b);
+int  leg_media(struct leg *offerer, struct leg *answerer,
+	       const struct xcode_cfg *xc);
 int  leg_encode(struct odict *o, const struct leg *leg);
 uint32_t leg_count(void);
 
@@ -202,6 +253,18 @@ struct fwd;
 
 int  fwd_alloc(struct fwd **fwdp);
 bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now);
+void fwd_tick(struct fwd *fwd, struct leg *leg);
+
+
+/* ---- transcode path (path.c) ---- */
+
+struct path;
+struct codec;
+
+int  path_alloc(struct path **pp, struct codec *dec, uint8_t pt_in,
+		struct codec *enc, uint8_t pt_out);
+int  path_rx(struct path *p, const uint8_t *pkt, size_t len);
+const uint8_t *path_tick(struct path *p, size_t *len);
 void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
 
 
@@ -210,6 +273,7 @@ void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
 int  workers_start(unsigned n, uint32_t timeout_ms);
 void workers_stop(void);
 struct worker *worker_pick(void);
+void worker_paths(struct worker *w, int delta);
 int  worker_add(struct worker *w, struct leg *leg);
 void worker_remove(struct worker *w, struct leg *leg);
 void workers_kick(void);
@@ -235,6 +299,7 @@ struct call *call_find(const struct hash *ht, const char *name);
 struct leg *call_leg(const struct call *call, const char *name);
 int  call_leg_add(struct call *call, const char *name, struct leg **legp);
 const char *call_name(const struct call *call);
+struct worker *call_worker(struct call *call);
 struct conn *call_conn(const struct call *call);
 int  call_encode_legs(struct odict *o, const struct call *call);
 uint32_t call_count(void);

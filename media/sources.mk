@@ -9,6 +9,17 @@ libsbrelay_a_SOURCES = \
 	media/sdpline.c \
 	media/sdptext.c \
 	media/sdpfmt.c \
+	media/negotiate.c \
+	media/session.c \
+	media/codec.h \
+	media/codec.c \
+	media/resamp.h \
+	media/resamp.c \
+	media/rtp.h \
+	media/rtp.c \
+	media/jitter.h \
+	media/jitter.c \
+	media/path.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \
@@ -19,7 +30,8 @@ libsbrelay_a_SOURCES = \
 	media/event.c \
 	media/cmd.c
 
-RELAY_LIBS = libsbrelay.a $(RE_LIBS) $(OPENSSL_LIBS) -lpthread
+RELAY_LIBS = libsbrelay.a $(REM_LIBS) $(RE_LIBS) $(SPANDSP_LIBS) $(OPUS_LIBS) \
+	$(OPENSSL_LIBS) -lpthread -lm
 
 bin_PROGRAMS += sbrelay
 sbrelay_SOURCES = media/main.c

@@ -14,6 +14,10 @@
  * and, when that changed, pushes MQ_GRACE so the control thread frees
  * what became safe to free.
  *
+ * Transcoding: while a thread has legs with a transcode path it wakes
+ * every 20 ms (the ticks are kept on a fixed grid, so the frames go out
+ * evenly) and plays out one frame of each (fwd_tick).
+ *
  * RTP timeout: a thread scans its legs when the earliest possible
  * timeout is due (and sleeps otherwise; nothing polls when idle). A
  * latched leg silent for the timeout is reported once, as MQ_TIMEOUT
@@ -37,6 +41,7 @@
 enum {
 	EVENTS_MAX   = 64,    /**< Events per epoll_wait           */
 	RETRY_MS     = 20,    /**< Retry a full mqueue after       */
+	TICK_MS      = 20,    /**< Transcode frame interval        */
 };
 
 enum mq_id {
@@ -57,6 +62,8 @@ struct worker {
 	struct leg *legs;         /**< Its legs (mtx)                 */
 	uint32_t nlegs;           /**< Its legs (control thread)      */
 	_Atomic uint32_t seen;    /**< Grace generation passed        */
+	_Atomic uint32_t npaths;  /**< Its legs with a transcode path */
+	uint64_t next_tick;       /**< Thread only: next 20 ms tick   */
 	uint64_t next_scan;       /**< Thread only: next timeout scan */
 	bool retry;               /**< Thread only: mqueue was full   */
 };
@@ -125,18 +132,47 @@ static void scan(struct worker *w, uint64_t now)
 }
 
 
-static int wait_ms(const struct worker *w, uint64_t now)
+static void tick(struct worker *w, uint64_t now)
 {
+	struct leg *leg;
+
+	/* late by more than a few ticks (a stall): start a new grid */
+	w->next_tick += TICK_MS;
+	if (w->next_tick + 5 * TICK_MS < now)
+		w->next_tick = now + TICK_MS;
+
+	pthread_mutex_lock(&w->mtx);
+
+	for (leg = w->legs; leg; leg = leg->wnext)
+		fwd_tick(w->fwd, leg);
+
+	pthread_mutex_unlock(&w->mtx);
+}
+
+
+static int wait_ms(struct worker *w, uint64_t now)
+{
+	uint64_t next = w->next_scan;
+
 	if (w->retry)
 		return RETRY_MS;
 
-	if (w->next_scan == UINT64_MAX)
+	if (atomic_load_explicit(&w->npaths, memory_order_relaxed)) {
+		if (!w->next_tick)
+			w->next_tick = now + TICK_MS;
+		next = min(next, w->next_tick);
+	}
+	else {
+		w->next_tick = 0;
+	}
+
+	if (next == UINT64_MAX)
 		return -1;
 
-	if (w->next_scan <= now)
+	if (next <= now)
 		return 0;
 
-	return (int)min(w->next_scan - now, (uint64_t)INT_MAX);
+	return (int)min(next - now, (uint64_t)INT_MAX);
 }
 
 
@@ -187,6 +223,9 @@ static void *worker_main(void *arg)
 
 		if (pool.timeout_ms && now >= w->next_scan)
 			scan(w, now);
+
+		if (w->next_tick && now >= w->next_tick)
+			tick(w, now);
 	}
 
 	return NULL;
@@ -486,4 +525,21 @@ void workers_totals(uint64_t *packets, uint64_t *dropped)
 	*packets = *dropped = 0;
 	for (i = 0; i < pool.n; i++)
 		fwd_totals(pool.v[i]->fwd, packets, dropped);
+}
+
+
+/**
+ * Count a leg of a packet thread gaining or losing a transcode path
+ *
+ * @param w     Packet thread
+ * @param delta +1 or -1
+ */
+void worker_paths(struct worker *w, int delta)
+{
+	if (!w)
+		return;
+
+	atomic_fetch_add_explicit(&w->npaths, (uint32_t)delta,
+				  memory_order_relaxed);
+	workers_kick();
 }

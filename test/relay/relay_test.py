@@ -282,9 +282,15 @@ def test_relay(ctl):
     pb = sdp_port(r["sdp"])
     check(pb and PORT_MIN <= pb <= PORT_MAX and pb % 2 == 0,
           "offer: SDP names an even relay port (%s)" % pb)
-    check(r["sdp"] == offer.replace("m=audio %d " % a.port,
-                                    "m=audio %d " % pb),
-          "offer: only the audio port changed, every other byte kept")
+    added = ("a=rtpmap:8 PCMA/8000\r\n"
+             "a=rtpmap:9 G722/8000\r\n"
+             "a=rtpmap:111 opus/48000/2\r\n"
+             "a=fmtp:111 useinbandfec=1\r\n")
+    check(r["sdp"] == offer.replace("m=audio %d RTP/AVP 0 101" % a.port,
+                                    "m=audio %d RTP/AVP 0 101 8 9 111" % pb)
+          + added,
+          "offer: the audio port changed and the codecs the relay can"
+          " transcode to added; every other byte kept")
 
     r2 = ctl.request("offer", call="c1", **{"from": "a", "to": "b"},
                      source=RELAY_IP, sdp=offer)

@@ -22,6 +22,17 @@ static const struct test testv[] = {
 	TEST(test_sdptext_ipv6_relay),
 	TEST(test_relay_conf),
 	TEST(test_relay_legs),
+	TEST(test_session_offer),
+	TEST(test_session_answer),
+	TEST(test_session_transcode),
+	TEST(test_codec_roundtrip),
+	TEST(test_codec_conceal),
+	TEST(test_codec_garbage),
+	TEST(test_resamp),
+	TEST(test_rtp_parse),
+	TEST(test_jitter_order),
+	TEST(test_jitter_loss),
+	TEST(test_jitter_adapt),
 };
 
 

@@ -1,0 +1,225 @@
+/**
+ * @file path.c  The transcode path: what a leg receives, decoded,
+ *               resampled and encoded for its peer
+ *
+ * A leg whose peer uses another codec gets a path. Its packet thread
+ * puts what arrives into the jitter buffer (path_rx) and, every 20 ms,
+ * takes the next frame out (path_tick): decoded, or concealed when it
+ * was lost, resampled to the peer's rate, and once a whole 20 ms frame
+ * is ready, encoded and sent from the peer's socket as the relay's own
+ * RTP stream (own SSRC, sequence and timestamps).
+ *
+ * A path belongs to its leg: the control thread sets or replaces it
+ * under leg->mtx (leg_media), the packet thread uses it only under
+ * that lock. The codec objects are shared by the two paths of a call
+ * (one decodes with the codec of a leg, the other encodes with it);
+ * both paths run on the call's one packet thread (call_worker), so a
+ * codec is never used by two threads at once.
+ */
+#include <string.h>
+#include <re.h>
+#include "relay.h"
+#include "codec.h"
+#include "resamp.h"
+#include "rtp.h"
+#include "jitter.h"
+
+
+enum {
+	TICK_MS       = 20,     /**< Frame sent per tick            */
+	PAYLOAD_MAX   = 1500,   /**< Largest payload in or out      */
+	PCM_MAX       = 2880,   /**< 60 ms at 48 kHz                */
+	FIFO_MAX      = 2 * PCM_MAX,
+	JB_SLOTS      = 16,     /**< Jitter buffer packets          */
+	JB_PAYLOAD    = 512,    /**< Largest payload buffered       */
+};
+
+/** What a leg receives, transcoded for its peer */
+struct path {
+	struct codec *dec;        /**< The leg's codec (decoding)     */
+	struct codec *enc;        /**< The peer's codec (encoding)    */
+	struct resamp *rs;        /**< Decoder rate to encoder rate   */
+	struct jitter *jb;          /**< Received, waiting to play      */
+	uint8_t pt_in;            /**< The leg's payload type         */
+	uint8_t pt_out;           /**< The peer's payload type        */
+	uint32_t ssrc;            /**< Our stream to the peer         */
+	uint16_t seq;             /**< Next sequence number           */
+	uint32_t ts;              /**< Next timestamp                 */
+	bool sent;                /**< A packet went out (marker)     */
+	size_t last_n;            /**< Samples of the last frame      */
+	size_t fifo_n;            /**< Samples waiting to be encoded  */
+	int16_t fifo[FIFO_MAX];   /**< At the encoder's rate          */
+	int16_t pcm[PCM_MAX];     /**< A decoded frame                */
+	int16_t rpcm[PCM_MAX];    /**< The same, resampled            */
+	uint8_t pkt[12 + PAYLOAD_MAX]; /**< Frame to send             */
+};
+
+
+static void destructor(void *arg)
+{
+	struct path *p = arg;
+
+	mem_deref(p->dec);
+	mem_deref(p->enc);
+	mem_deref(p->rs);
+	mem_deref(p->jb);
+}
+
+
+/**
+ * Make the path from a leg to its peer
+ *
+ * @param pp     Returned path
+ * @param dec    The leg's codec (a reference is taken)
+ * @param pt_in  Its payload type
+ * @param enc    The peer's codec (a reference is taken)
+ * @param pt_out Its payload type
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int path_alloc(struct path **pp, struct codec *dec, uint8_t pt_in,
+	       struct codec *enc, uint8_t pt_out)
+{
+	struct path *p;
+	int err = 0;
+
+	if (!pp || !dec || !enc)
+		return EINVAL;
+
+	p = mem_zalloc(sizeof(*p), destructor);
+	if (!p)
+		return ENOMEM;
+
+	p->dec = mem_ref(dec);
+	p->enc = mem_ref(enc);
+	p->pt_in = pt_in;
+	p->pt_out = pt_out;
+	p->ssrc = rand_u32();
+	p->seq = rand_u16();
+	p->ts = rand_u32();
+	p->last_n = codec_srate(dec) * TICK_MS / 1000;
+
+	if (codec_srate(dec) != codec_srate(enc))
+		err = resamp_alloc(&p->rs, codec_srate(dec),
+				   codec_srate(enc));
+	if (!err)
+		err = jitter_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
+
+	if (err)
+		mem_deref(p);
+	else
+		*pp = p;
+
+	return err;
+}
+
+
+/**
+ * Take a packet the leg received (packet thread, under leg->mtx)
+ *
+ * @param p   Path
+ * @param pkt RTP packet
+ * @param len Its length
+ *
+ * @return 0 if buffered, otherwise errorcode (not RTP, other payload)
+ */
+int path_rx(struct path *p, const uint8_t *pkt, size_t len)
+{
+	struct rtp_hdr h;
+	int err;
+
+	err = rtp_parse(&h, pkt, len);
+	if (err)
+		return err;
+
+	if (h.pt != p->pt_in)
+		return ENOTSUP;
+
+	return jitter_put(p->jb, &h);
+}
+
+
+/* one frame from the jitter buffer into the FIFO; false: none yet */
+static bool frame_pull(struct path *p)
+{
+	uint8_t payload[JB_PAYLOAD];
+	const uint8_t *next = NULL;
+	size_t len = sizeof(payload), n = PCM_MAX, next_len = 0;
+	size_t out_n = PCM_MAX;
+	int16_t *src = p->pcm;
+
+	switch (jitter_get(p->jb, payload, &len)) {
+
+	case JITTER_OK:
+		if (codec_decode(p->dec, p->pcm, &n, payload, len) || !n) {
+			n = p->last_n;
+			(void)codec_conceal(p->dec, p->pcm, n, NULL, 0);
+		}
+		p->last_n = n;
+		break;
+
+	case JITTER_LOST:
+		n = p->last_n;
+		(void)jitter_peek_next(p->jb, &next, &next_len);
+		(void)codec_conceal(p->dec, p->pcm, n, next, next_len);
+		break;
+
+	default:
+		return false;
+	}
+
+	if (p->rs) {
+		if (resamp_process(p->rs, p->rpcm, &out_n, p->pcm, n))
+			return true;
+		src = p->rpcm;
+		n = out_n;
+	}
+
+	n = min(n, (size_t)FIFO_MAX - p->fifo_n);
+	memcpy(&p->fifo[p->fifo_n], src, n * sizeof(int16_t));
+	p->fifo_n += n;
+
+	return true;
+}
+
+
+/**
+ * Play out one tick: pull frames until 20 ms at the peer's rate are
+ * ready, and encode them (packet thread, under leg->mtx)
+ *
+ * @param p   Path
+ * @param len Returned length of the RTP packet to send, 0 for none
+ *
+ * @return The packet to send to the peer (valid until the next call)
+ */
+const uint8_t *path_tick(struct path *p, size_t *len)
+{
+	size_t need = codec_srate(p->enc) * TICK_MS / 1000;
+	size_t plen = PAYLOAD_MAX;
+
+	*len = 0;
+
+	while (p->fifo_n < need && frame_pull(p))
+		;
+
+	if (p->fifo_n < need)
+		return NULL;
+
+	if (codec_encode(p->enc, &p->pkt[12], &plen, p->fifo, need))
+		plen = 0;
+
+	p->fifo_n -= need;
+	memmove(p->fifo, &p->fifo[need], p->fifo_n * sizeof(int16_t));
+
+	if (!plen)
+		return NULL;
+
+	(void)rtp_build(p->pkt, 12, !p->sent, p->pt_out, p->seq, p->ts,
+			p->ssrc);
+	++p->seq;
+	p->ts += codec_ts_step(p->enc, need);
+	p->sent = true;
+	*len = 12 + plen;
+
+	return p->pkt;
+}

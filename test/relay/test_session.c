@@ -1,0 +1,415 @@
+/**
+ * @file test_session.c  Offer/answer through the relay: codecs offered,
+ *                       answers relayed or transcoded, and real media
+ *
+ * One call, legs "a" (the offerer, phone A) and "b" (phone B), no
+ * control connection. The descriptions are checked line by line; the
+ * last test sends PCMU with a 1 kHz tone into leg a and checks that
+ * phone B gets Opus from leg b that decodes to the same tone.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <poll.h>
+#include <math.h>
+#include <sys/socket.h>
+#include <re.h>
+#include <rem.h>
+#include "../../media/relay.h"
+#include "../../media/codec.h"
+#include "../../media/rtp.h"
+#include "relaytest.h"
+
+
+enum {
+	PORT_MIN = 43120,
+	PORT_MAX = 43131,
+};
+
+static const char offer_pcmu[] =
+	"v=0\r\n"
+	"o=- 1 1 IN IP4 127.0.0.1\r\n"
+	"s=-\r\n"
+	"c=IN IP4 127.0.0.1\r\n"
+	"t=0 0\r\n"
+	"m=audio 4000 RTP/AVP 0 101\r\n"
+	"a=rtpmap:0 PCMU/8000\r\n"
+	"a=rtpmap:101 telephone-event/8000\r\n"
+	"a=fmtp:101 0-15\r\n"
+	"a=sendrecv\r\n";
+
+static const char answer_opus[] =
+	"v=0\r\n"
+	"o=- 2 1 IN IP4 127.0.0.1\r\n"
+	"s=-\r\n"
+	"c=IN IP4 127.0.0.1\r\n"
+	"t=0 0\r\n"
+	"m=audio 5000 RTP/AVP 111 101\r\n"
+	"a=rtpmap:111 opus/48000/2\r\n"
+	"a=fmtp:111 useinbandfec=1\r\n"
+	"a=rtpmap:101 telephone-event/8000\r\n"
+	"a=sendrecv\r\n";
+
+static const char answer_pcmu[] =
+	"v=0\r\n"
+	"o=- 2 1 IN IP4 127.0.0.1\r\n"
+	"s=-\r\n"
+	"c=IN IP4 127.0.0.1\r\n"
+	"t=0 0\r\n"
+	"m=audio 5000 RTP/AVP 0 8 101\r\n"
+	"a=rtpmap:0 PCMU/8000\r\n"
+	"a=rtpmap:8 PCMA/8000\r\n"
+	"a=rtpmap:101 telephone-event/8000\r\n";
+
+static const char offer_srtp[] =
+	"v=0\r\n"
+	"o=- 1 1 IN IP4 127.0.0.1\r\n"
+	"s=-\r\n"
+	"c=IN IP4 127.0.0.1\r\n"
+	"t=0 0\r\n"
+	"m=audio 4000 RTP/SAVP 0\r\n"
+	"a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+	"inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+
+
+struct fixture {
+	struct hash *calls;
+	struct call *call;
+	struct leg *a;
+	struct leg *b;
+	struct mbuf *mb;
+};
+
+
+static int setup(struct fixture *f)
+{
+	struct sa loopback;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+
+	err = sa_set_str(&loopback, "127.0.0.1", 0);
+	err = err ? err : ports_init(&loopback, PORT_MIN, PORT_MAX);
+	err = err ? err : legs_init();
+	err = err ? err : workers_start(1, 0);
+	err = err ? err : hash_alloc(&f->calls, 4);
+	err = err ? err : call_alloc(&f->call, f->calls, "c1", NULL);
+	err = err ? err : call_leg_add(f->call, "a", &f->a);
+	err = err ? err : call_leg_add(f->call, "b", &f->b);
+	if (!err) {
+		f->mb = mbuf_alloc(1024);
+		err = f->mb ? 0 : ENOMEM;
+	}
+
+	return err;
+}
+
+
+static void teardown(struct fixture *f)
+{
+	mem_deref(f->call);
+	mem_deref(f->calls);
+	mem_deref(f->mb);
+	workers_stop();
+	grace_flush();
+	legs_close();
+	ports_close();
+}
+
+
+/* the text as a string, and whether it holds a line */
+static bool has_line(struct mbuf *mb, const char *line)
+{
+	char want[256];
+
+	(void)re_snprintf(want, sizeof(want), "%s\r\n", line);
+	if (mbuf_write_u8(mb, 0))
+		return false;
+	--mb->end;
+
+	return strstr((const char *)mb->buf, want) != NULL;
+}
+
+
+static int offer(struct fixture *f, const char *sdp)
+{
+	mbuf_reset(f->mb);
+
+	return session_offer(f->a, f->b, sdp, f->mb);
+}
+
+
+static int answer(struct fixture *f, const char *sdp)
+{
+	mbuf_reset(f->mb);
+
+	return session_answer(f->b, f->a, sdp, 5000, f->mb);
+}
+
+
+int test_session_offer(void)
+{
+	struct fixture f;
+	char line[64];
+	int err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	/* A's formats first, untouched; then what the relay can reach */
+	TEST_CHECK(offer(&f, offer_pcmu));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0 101 8 9"
+			  " 111", sa_port(&f.b->rtp.local));
+	TEST_ASSERT(has_line(f.mb, line));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:0 PCMU/8000"));
+	TEST_ASSERT(has_line(f.mb, "a=fmtp:101 0-15"));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:8 PCMA/8000"));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:9 G722/8000"));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
+	TEST_ASSERT(has_line(f.mb, "a=sendrecv"));
+
+	/* keys end to end: nothing added, the keys go on */
+	TEST_CHECK(offer(&f, offer_srtp));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/SAVP 0",
+			  sa_port(&f.b->rtp.local));
+	TEST_ASSERT(has_line(f.mb, line));
+	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
+	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:1 ") != NULL);
+
+ out:
+	teardown(&f);
+
+	return err;
+}
+
+
+int test_session_answer(void)
+{
+	struct fixture f;
+	char line[64];
+	int err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	/* B takes a codec A offered: relayed, A hears only its own */
+	TEST_CHECK(offer(&f, offer_pcmu));
+	TEST_CHECK(answer(&f, answer_pcmu));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0 101",
+			  sa_port(&f.a->rtp.local));
+	TEST_ASSERT(has_line(f.mb, line));
+	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:8 PCMA/8000"));
+	TEST_ASSERT(f.a->path == NULL && f.b->path == NULL);
+
+	/* B takes one the relay added: transcoded, A gets its PCMU */
+	TEST_CHECK(offer(&f, offer_pcmu));
+	TEST_CHECK(answer(&f, answer_opus));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0",
+			  sa_port(&f.a->rtp.local));
+	TEST_ASSERT(has_line(f.mb, line));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:0 PCMU/8000"));
+	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
+	TEST_ASSERT(f.a->path != NULL && f.b->path != NULL);
+	TEST_EQUALS(CODEC_PCMU, f.a->codec);
+	TEST_EQUALS(CODEC_OPUS, f.b->codec);
+	TEST_EQUALS(111, f.b->pt);
+
+	/* back to a common codec: the paths go */
+	TEST_CHECK(offer(&f, offer_pcmu));
+	TEST_CHECK(answer(&f, answer_pcmu));
+	TEST_ASSERT(f.a->path == NULL && f.b->path == NULL);
+
+	/* an answer with a format nobody offered */
+	TEST_CHECK(offer(&f, offer_srtp));
+	TEST_CHECK(offer(&f, offer_pcmu));
+	TEST_EQUALS(ENOTSUP, answer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
+				    "m=audio 5000 RTP/AVP 97\r\n"
+				    "a=rtpmap:97 iLBC/8000\r\n"));
+
+ out:
+	teardown(&f);
+
+	return err;
+}
+
+
+static int udp_open(int *fdp, struct sa *local)
+{
+	int fd;
+
+	if (sa_set_str(local, "127.0.0.1", 0))
+		return EINVAL;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return errno;
+
+	local->len = sizeof(local->u.in);
+	if (bind(fd, &local->u.sa, local->len) ||
+	    getsockname(fd, &local->u.sa, &local->len)) {
+		(void)close(fd);
+		return errno;
+	}
+
+	*fdp = fd;
+
+	return 0;
+}
+
+
+/* what one phone sends and hears */
+struct phone {
+	int fd;                   /**< Its socket                     */
+	struct sa local;          /**< Its address                    */
+	struct codec *codec;      /**< What it speaks                 */
+	uint8_t pt;               /**< Its payload type               */
+	uint16_t seq;             /**< Next sequence number           */
+	uint32_t ts;              /**< Next timestamp                 */
+	uint64_t pos;             /**< Tone phase                     */
+	int16_t heard[8000];      /**< Decoded, 1 s at 8 kHz          */
+	size_t nheard;            /**< Samples in it                  */
+	unsigned wrong_pt;        /**< Packets of another type        */
+};
+
+
+static int phone_send(struct phone *ph, const struct sa *to, double hz)
+{
+	uint8_t pkt[400];
+	int16_t pcm[160];
+	size_t len = sizeof(pkt) - RTP_HDR_SIZE;
+	int err;
+
+	test_sine(pcm, 160, hz, 8000, 8000, &ph->pos);
+	err = codec_encode(ph->codec, &pkt[RTP_HDR_SIZE], &len, pcm, 160);
+	err = err ? err : rtp_build(pkt, sizeof(pkt), false, ph->pt,
+				    ph->seq++, ph->ts, 0x1234);
+	if (err)
+		return err;
+
+	ph->ts += codec_ts_step(ph->codec, 160);
+
+	if (sendto(ph->fd, pkt, RTP_HDR_SIZE + len, 0, &to->u.sa,
+		   to->len) < 0)
+		return errno;
+
+	return 0;
+}
+
+
+static void phone_hear(struct phone *ph)
+{
+	uint8_t pkt[1500];
+	struct rtp_hdr h;
+	ssize_t n;
+
+	while ((n = recv(ph->fd, pkt, sizeof(pkt), 0)) > 0) {
+		size_t ns = ARRAY_SIZE(ph->heard) - ph->nheard;
+
+		if (rtp_parse(&h, pkt, (size_t)n))
+			continue;
+		if (h.pt != ph->pt) {
+			++ph->wrong_pt;
+			continue;
+		}
+		if (!codec_decode(ph->codec, &ph->heard[ph->nheard], &ns,
+				  h.payload, h.plen))
+			ph->nheard += ns;
+	}
+}
+
+
+static int phone_sdp(char *buf, size_t sz, const struct phone *ph,
+		     const char *tmpl)
+{
+	return re_snprintf(buf, sz, tmpl, sa_port(&ph->local)) > 0 ? 0 :
+		ENOMEM;
+}
+
+
+int test_session_transcode(void)
+{
+	static const char offer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
+	static const char answer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 111\r\n"
+		"a=rtpmap:111 opus/48000/2\r\n";
+	struct phone *pa = NULL, *pb = NULL;
+	struct sdptext st;
+	struct fixture f;
+	char sdp[256];
+	double amp_a, amp_b;
+	int i, err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	pa = mem_zalloc(sizeof(*pa), NULL);
+	pb = mem_zalloc(sizeof(*pb), NULL);
+	TEST_ASSERT(pa && pb);
+	pa->fd = pb->fd = -1;
+	TEST_CHECK(udp_open(&pa->fd, &pa->local));
+	TEST_CHECK(udp_open(&pb->fd, &pb->local));
+	TEST_CHECK(codec_alloc(&pa->codec, CODEC_PCMU, 8000));
+	TEST_CHECK(codec_alloc(&pb->codec, CODEC_OPUS, 8000));
+	pa->pt = 0;
+	pb->pt = 111;
+
+	/* A offers PCMU only, B answers Opus only */
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pa, offer_tmpl));
+	TEST_CHECK(offer(&f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.a, &pa->local, &st);
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
+	TEST_CHECK(answer(&f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.b, &pb->local, &st);
+	leg_bridge(f.a, f.b);
+	TEST_ASSERT(f.a->path && f.b->path);
+
+	/* one second of talk both ways, paced as phones do */
+	for (i = 0; i < 60; i++) {
+		TEST_CHECK(phone_send(pa, &f.a->rtp.local, 1000));
+		TEST_CHECK(phone_send(pb, &f.b->rtp.local, 600));
+		(void)usleep(20000);
+		phone_hear(pa);
+		phone_hear(pb);
+	}
+	(void)usleep(100000);
+	phone_hear(pa);
+	phone_hear(pb);
+
+	/* each hears the other's tone, in its own codec, nearly all of it
+	 * (the jitter buffer holds back two frames) */
+	TEST_EQUALS(0, pa->wrong_pt + pb->wrong_pt);
+	TEST_ASSERT(pa->nheard >= 8000 * 8 / 10);
+	TEST_ASSERT(pb->nheard >= 8000 * 8 / 10);
+	amp_a = test_tone_amplitude(&pa->heard[1600], pa->nheard - 1600,
+				    600, 8000);
+	amp_b = test_tone_amplitude(&pb->heard[1600], pb->nheard - 1600,
+				    1000, 8000);
+	if (amp_a < 5000 || amp_b < 5000) {
+		(void)re_fprintf(stderr, "heard: A %zu samples, 600 Hz at"
+				 " %.0f; B %zu samples, 1000 Hz at %.0f\n",
+				 pa->nheard, amp_a, pb->nheard, amp_b);
+		err = EINVAL;
+	}
+
+ out:
+	if (pa) {
+		if (pa->fd >= 0)
+			(void)close(pa->fd);
+		mem_deref(pa->codec);
+	}
+	if (pb) {
+		if (pb->fd >= 0)
+			(void)close(pb->fd);
+		mem_deref(pb->codec);
+	}
+	mem_deref(pa);
+	mem_deref(pb);
+	teardown(&f);
+
+	return err;
+}
