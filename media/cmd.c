@@ -118,7 +118,34 @@ struct media_req {
 	const char *sdp;          /**< Sender's description           */
 	struct sa source;         /**< Sender's signalling IP         */
 	struct sdptext st;        /**< What the description says      */
+	enum srtp_mode srtp;      /**< Offer: SRTP toward the answerer */
 };
+
+
+/* "srtp": "off", "optional" or "required"; absent: as the offerer */
+static int srtp_get(struct req *rq, enum srtp_mode *mode)
+{
+	static const char *namev[] = {
+		[SRTP_OFF] = "off", [SRTP_OPTIONAL] = "optional",
+		[SRTP_REQUIRED] = "required",
+	};
+	const struct odict_entry *e = odict_lookup(rq->msg, "srtp");
+	size_t i;
+
+	*mode = SRTP_MIRROR;
+	if (!e)
+		return 0;
+
+	for (i = SRTP_OFF; e->type == ODICT_STRING && i < ARRAY_SIZE(namev);
+	     i++) {
+		if (!strcmp(e->u.str, namev[i])) {
+			*mode = (enum srtp_mode)i;
+			return 0;
+		}
+	}
+
+	return fail(rq, EINVAL, "bad 'srtp': off, optional or required");
+}
 
 
 static int media_req_get(struct req *rq, struct media_req *m)
@@ -137,6 +164,10 @@ static int media_req_get(struct req *rq, struct media_req *m)
 
 	if (!strcmp(m->from, m->to))
 		return fail(rq, EINVAL, "bad 'to': same as 'from'");
+
+	err = srtp_get(rq, &m->srtp);
+	if (err)
+		return err;
 
 	if (sa_set_str(&m->source, source, 0) || sa_is_any(&m->source))
 		return fail(rq, EINVAL, "bad 'source': not an IP address");
@@ -170,7 +201,7 @@ static int sdp_reply(struct req *rq, const struct media_req *m,
 		return ENOMEM;
 
 	if (offer)
-		err = session_offer(from, to, m->sdp, mb);
+		err = session_offer(from, to, m->sdp, m->srtp, mb);
 	else
 		err = session_answer(from, to, m->sdp, sa_port(&m->st.rtp),
 				     mb);
@@ -251,6 +282,9 @@ static int cmd_offer(struct req *rq)
 
 		if (err == EADDRINUSE)
 			return fail(rq, err, "no free port pair");
+		if (err == ENOTSUP)
+			return fail(rq, err, "offer needs SRTP with a key"
+				    " suite the relay does not support");
 		return fail(rq, err, "%m", err);
 	}
 
@@ -288,7 +322,8 @@ static int cmd_answer(struct req *rq)
 
 	err = sdp_reply(rq, &m, a, b, false);
 	if (err == ENOTSUP)
-		return fail(rq, err, "answer picks a format nobody offered");
+		return fail(rq, err, "answer picks a format or key nobody"
+			    " offered");
 	if (err)
 		return fail(rq, err, "%m", err);
 

@@ -193,10 +193,13 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 
 	for (i = 0; i < (unsigned)n; i++) {
 		const struct msghdr *h = &fwd->rx[i].msg_hdr;
+		size_t len = fwd->rx[i].msg_len;
 
 		if ((h->msg_flags & MSG_TRUNC) ||
 		    h->msg_namelen > sizeof(rs->remote.u) ||
-		    !ip_equal(&fwd->from[i], &leg->source)) {
+		    !ip_equal(&fwd->from[i], &leg->source) ||
+		    (leg->srtp_in && srtp_pair_unprotect(leg->srtp_in,
+					rs->rtcp, fwd->buf[i], &len))) {
 			++ndrop;
 			continue;
 		}
@@ -207,19 +210,25 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 			rs->latched = true;
 		}
 
+		bytes += fwd->rx[i].msg_len;
+
 		/* transcoded: RTP waits in the path, RTCP ends here */
 		if (leg->path) {
 			if (!rs->rtcp)
-				(void)path_rx(leg->path, fwd->buf[i],
-					      fwd->rx[i].msg_len);
-			bytes += fwd->rx[i].msg_len;
+				(void)path_rx(leg->path, fwd->buf[i], len);
+			++ntc;
+			continue;
+		}
+
+		if (leg->srtp_out && srtp_pair_protect(leg->srtp_out,
+					rs->rtcp, fwd->buf[i], &len,
+					sizeof(fwd->buf[i]))) {
 			++ntc;
 			continue;
 		}
 
 		fwd->txiov[nacc].iov_base = fwd->buf[i];
-		fwd->txiov[nacc].iov_len = fwd->rx[i].msg_len;
-		bytes += fwd->rx[i].msg_len;
+		fwd->txiov[nacc].iov_len = len;
 		++nacc;
 	}
 
@@ -270,13 +279,21 @@ void fwd_tick(struct fwd *fwd, struct leg *leg)
 	if (leg->path && leg->peer) {
 		pkt = path_tick(leg->path, &len);
 		peer = leg->peer;
-		if (pkt)
-			memcpy(fwd->buf[0], pkt, min(len, sizeof(fwd->buf[0])));
+		if (len > sizeof(fwd->buf[0]) - SDES_OVERHEAD)
+			pkt = NULL;
+		if (pkt) {
+			memcpy(fwd->buf[0], pkt, len);
+			if (leg->srtp_out &&
+			    srtp_pair_protect(leg->srtp_out, false,
+					      fwd->buf[0], &len,
+					      sizeof(fwd->buf[0])))
+				pkt = NULL;
+		}
 	}
 
 	pthread_mutex_unlock(&leg->mtx);
 
-	if (!pkt || len > sizeof(fwd->buf[0]))
+	if (!pkt)
 		return;
 
 	fwd->txiov[0].iov_base = fwd->buf[0];

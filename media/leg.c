@@ -52,6 +52,8 @@ static void destructor(void *arg)
 		pthread_mutex_destroy(&leg->mtx);
 
 	mem_deref(leg->path);
+	mem_deref(leg->srtp_in);
+	mem_deref(leg->srtp_out);
 }
 
 
@@ -186,6 +188,70 @@ static void path_set(struct leg *leg, struct path *p)
 }
 
 
+/* under the lock, as path_set: in, the leg's pair; out, its peer's */
+static void srtp_set(struct leg *leg, struct srtp_pair *in,
+		     struct srtp_pair *out)
+{
+	struct srtp_pair *old_in, *old_out;
+
+	pthread_mutex_lock(&leg->mtx);
+	old_in = leg->srtp_in;
+	old_out = leg->srtp_out;
+	leg->srtp_in = mem_ref(in);
+	leg->srtp_out = mem_ref(out);
+	pthread_mutex_unlock(&leg->mtx);
+
+	mem_deref(old_in);
+	mem_deref(old_out);
+}
+
+
+/**
+ * Make a leg's SRTP contexts from the keys its party and the relay
+ * chose (legneg), when they changed: the leg unprotects with them, its
+ * peer protects what it sends the leg
+ *
+ * @param leg  Leg
+ * @param peer Its peer
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int leg_keys(struct leg *leg, struct leg *peer)
+{
+	const struct legneg *n;
+	struct srtp_pair *sp = NULL;
+	int err = 0;
+
+	if (!leg || !peer)
+		return EINVAL;
+
+	n = &leg->neg;
+	if (leg->keys_set[0] == n->rkey_set && leg->keys_set[1] ==
+	    n->tkey_set && (!n->rkey_set || !memcmp(&leg->keys[0], &n->rkey,
+						     sizeof(n->rkey))) &&
+	    (!n->tkey_set || !memcmp(&leg->keys[1], &n->tkey,
+				     sizeof(n->tkey))))
+		return 0;
+
+	if (n->rkey_set || n->tkey_set)
+		err = srtp_pair_alloc(&sp, n->rkey_set ? &n->rkey : NULL,
+				      n->tkey_set ? &n->tkey : NULL);
+	if (err)
+		return err;
+
+	srtp_set(leg, sp, leg->srtp_out);
+	srtp_set(peer, peer->srtp_in, sp);
+	mem_deref(sp);
+
+	leg->keys[0] = n->rkey;
+	leg->keys[1] = n->tkey;
+	leg->keys_set[0] = n->rkey_set;
+	leg->keys_set[1] = n->tkey_set;
+
+	return 0;
+}
+
+
 /**
  * Take a leg out of service and free it once no packet thread can
  * touch it. Its ports are free when this returns.
@@ -199,6 +265,7 @@ void leg_release(struct leg *leg)
 
 	unbridge(leg);
 	path_set(leg, NULL);
+	srtp_set(leg, NULL, NULL);
 
 	if (leg->worker) {
 		worker_remove(leg->worker, leg);

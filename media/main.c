@@ -90,7 +90,9 @@ int main(int argc, char *argv[])
 
 	fd_limit_raise(ports_pairs());
 
-	err = legs_init();
+	err = sdes_init();
+	if (!err)
+		err = legs_init();
 	if (!err)
 		err = workers_start(cfg.threads, cfg.rtp_timeout * 1000);
 	if (!err)
@@ -111,6 +113,7 @@ int main(int argc, char *argv[])
 	grace_flush();
 	legs_close();
 	ports_close();
+	sdes_close();
 
 	libre_close();
 	tmr_debug();

@@ -11,8 +11,11 @@
  * the relay transcodes between it and the offerer's first decodable
  * codec, and answers the offerer with that codec alone.
  *
- * SRTP keys are end to end until the relay terminates SRTP: an offer
- * carrying a=crypto goes on as it is, without added codecs.
+ * SRTP (SDES) ends at the relay, leg by leg: a party's keys never go to
+ * the other party. Each leg gets the relay's own keys: in an offer, one
+ * per suite, as RTP/SAVP (required) or best effort in RTP/AVP
+ * (optional), as the core asks or as the offerer did; in an answer, the
+ * suite and tag of the first offered key the relay supports.
  *
  * Control thread only.
  */
@@ -21,6 +24,7 @@
 #include <re.h>
 #include "relay.h"
 #include "codec.h"
+#include "sdes.h"
 
 
 /* the codecs the relay adds to an offer, cheapest first */
@@ -149,36 +153,109 @@ static int rtpmap_print(struct mbuf *mb, const struct codec_info *ci,
 }
 
 
+/* the offerer's first key the relay supports; RTP/SAVP needs one */
+static int keys_take(struct legneg *on, const struct sdpaudio *au)
+{
+	unsigned i;
+
+	on->rkey_set = false;
+	for (i = 0; i < au->cryptoc && !on->rkey_set; i++)
+		on->rkey_set = !sdes_parse(&on->rkey, &au->cryptov[i]);
+
+	return on->savp && !on->rkey_set ? ENOTSUP : 0;
+}
+
+
+static int keys_offer(struct legneg *tn, enum srtp_mode mode,
+		      struct mbuf *attrs)
+{
+	static const enum sdes_suite suites[SDES_OFFER_MAX] = {
+		SDES_AES_CM_80, SDES_AES_CM_32
+	};
+	char val[SDES_ATTR_MAX];
+	unsigned i;
+	int err = 0;
+
+	tn->offerc = 0;
+	if (mode != SRTP_OPTIONAL && mode != SRTP_REQUIRED)
+		return 0;
+
+	/* a re-offer keeps the key in use: the core does not bring the
+	 * answer to a re-INVITE back to the relay */
+	if (tn->tkey_set) {
+		tn->offerv[0] = tn->tkey;
+		tn->offerc = 1;
+		err = sdes_print(val, sizeof(val), &tn->tkey);
+		return err ? err : mbuf_printf(attrs, "a=crypto:%s\n", val);
+	}
+
+	for (i = 0; i < SDES_OFFER_MAX && !err; i++) {
+		err = sdes_make(&tn->offerv[i], i + 1, suites[i]);
+		err = err ? err : sdes_print(val, sizeof(val),
+					     &tn->offerv[i]);
+		err = err ? err : mbuf_printf(attrs, "a=crypto:%s\n", val);
+		tn->offerc = err ? i : i + 1;
+	}
+
+	return err;
+}
+
+
+static bool proto_is(const struct pl *proto, const char *name)
+{
+	return !pl_strcasecmp(proto, name);
+}
+
+
 /**
  * Note an offer and say how it goes on to the other party
  *
  * @param from  Leg facing the offerer
  * @param to    Leg facing the answerer
  * @param au    The offer's audio stream
+ * @param mode  SRTP toward the answerer
  * @param e     Edit for the offer sent on (points into buf)
  * @param fmts  Buffer for the new format list
  * @param attrs Buffer for the lines added
  *
- * @return 0 if success, otherwise errorcode
+ * @return 0 if success, ENOTSUP if it demands SRTP with no key the
+ *         relay supports, otherwise errorcode
  */
 int negotiate_offer(struct leg *from, struct leg *to,
-		    const struct sdpaudio *au, struct sdpedit *e,
-		    struct mbuf *fmts, struct mbuf *attrs)
+		    const struct sdpaudio *au, enum srtp_mode mode,
+		    struct sdpedit *e, struct mbuf *fmts, struct mbuf *attrs)
 {
-	struct legneg *on = &from->neg, *tn = &to->neg;
+	struct legneg *on, *tn;
 	unsigned i;
-	int err = 0;
+	int err;
 
 	if (!from || !to || !au || !e || !fmts || !attrs)
 		return EINVAL;
 
+	on = &from->neg;
+	tn = &to->neg;
 	memset(e, 0, sizeof(*e));
 	fmts_keep(on, au);
 	tn->addc = 0;
-	on->keys = au->cryptoc > 0;
+	on->savp = proto_is(&au->proto, "RTP/SAVP");
+	on->avp = proto_is(&au->proto, "RTP/AVP");
 
-	if (on->keys || !decodable(on))
+	/* a profile the relay does not speak (DTLS, AVPF) goes on as is */
+	if (!on->savp && !on->avp)
 		return 0;
+
+	err = keys_take(on, au);
+	if (err)
+		return err;
+
+	if (mode == SRTP_MIRROR)
+		mode = on->savp ? SRTP_REQUIRED : on->rkey_set ?
+			SRTP_OPTIONAL : SRTP_OFF;
+
+	/* keys in use with the answerer stay, as does its profile */
+	if (tn->used != SRTP_OFF)
+		mode = tn->used;
+	tn->offered = mode;
 
 	for (i = 0; i < au->fmtc && !err; i++) {
 		err = mbuf_printf(fmts, "%s%u", i ? " " : "",
@@ -186,7 +263,7 @@ int negotiate_offer(struct leg *from, struct leg *to,
 		sdpedit_keep(e, au->fmtv[i].pt);
 	}
 
-	for (i = 0; i < ARRAY_SIZE(addv) && !err; i++) {
+	for (i = 0; i < ARRAY_SIZE(addv) && decodable(on) && !err; i++) {
 		const struct codec_info *ci = codec_info(addv[i]);
 		struct legfmt *lf;
 		int pt;
@@ -207,6 +284,7 @@ int negotiate_offer(struct leg *from, struct leg *to,
 		err = err ? err : rtpmap_print(attrs, ci, (uint8_t)pt);
 	}
 
+	err = err ? err : keys_offer(tn, mode, attrs);
 	err = err ? err : mbuf_write_u8(fmts, 0);
 	err = err ? err : mbuf_write_u8(attrs, 0);
 	if (err)
@@ -214,6 +292,8 @@ int negotiate_offer(struct leg *from, struct leg *to,
 
 	e->fmts = (const char *)fmts->buf;
 	e->attrs = (const char *)attrs->buf;
+	e->proto = mode == SRTP_REQUIRED ? "RTP/SAVP" : "RTP/AVP";
+	e->drop_crypto = true;
 
 	return 0;
 }
@@ -247,6 +327,54 @@ static const struct legfmt *first_decodable(const struct legneg *neg)
 }
 
 
+/* the answerer's key answers one of ours, by tag */
+static int keys_answered(struct legneg *an, const struct sdpaudio *au)
+{
+	unsigned i;
+
+	an->rkey_set = an->tkey_set = false;
+	an->used = SRTP_OFF;
+	if (!au->cryptoc || !an->offerc)
+		return 0;
+
+	if (sdes_parse(&an->rkey, &au->cryptov[0]))
+		return ENOTSUP;
+
+	for (i = 0; i < an->offerc; i++) {
+		if (an->offerv[i].tag == an->rkey.tag &&
+		    an->offerv[i].suite == an->rkey.suite) {
+			an->tkey = an->offerv[i];
+			an->rkey_set = an->tkey_set = true;
+			an->used = an->offered;
+			return 0;
+		}
+	}
+
+	return ENOTSUP;
+}
+
+
+/* our key for the offerer: its suite and tag, our key */
+static int keys_answer(struct legneg *on, struct mbuf *attrs)
+{
+	char val[SDES_ATTR_MAX];
+	int err;
+
+	on->tkey_set = false;
+	on->used = SRTP_OFF;
+	if (!on->rkey_set)
+		return 0;
+
+	on->used = on->savp ? SRTP_REQUIRED : SRTP_OPTIONAL;
+	err = sdes_make(&on->tkey, on->rkey.tag, on->rkey.suite);
+	err = err ? err : sdes_print(val, sizeof(val), &on->tkey);
+	err = err ? err : mbuf_printf(attrs, "a=crypto:%s\n", val);
+	on->tkey_set = !err;
+
+	return err;
+}
+
+
 /**
  * Take an answer: choose relaying or transcoding, and say how the
  * answer goes back to the offerer
@@ -260,16 +388,16 @@ static const struct legfmt *first_decodable(const struct legneg *neg)
  * @param fmts  Buffer for the new format list
  * @param attrs Buffer for the lines added
  *
- * @return 0 if success, ENOTSUP if the answer picks a format nobody
- *         offered
+ * @return 0 if success, ENOTSUP if the answer picks a format or a key
+ *         nobody offered
  */
 int negotiate_answer(struct leg *from, struct leg *to,
 		     const struct sdpaudio *au, uint16_t port,
 		     struct sdpedit *e, struct xcode_cfg *xc,
 		     struct mbuf *fmts, struct mbuf *attrs)
 {
-	const struct legneg *on = &to->neg, *an = &from->neg;
 	const struct legfmt *mine, *theirs;
+	struct legneg *on, *an;
 	const struct sdpfmt *f;
 	unsigned i, n = 0;
 	int err = 0;
@@ -277,12 +405,18 @@ int negotiate_answer(struct leg *from, struct leg *to,
 	if (!from || !to || !au || !e || !xc || !fmts || !attrs)
 		return EINVAL;
 
+	on = &to->neg;
+	an = &from->neg;
 	memset(e, 0, sizeof(*e));
 	xc->codec_offerer = xc->codec_answerer = -1;
 
 	f = first_codec(au);
-	if (!port || !f || on->keys)
+	if (!port || !f || (!on->savp && !on->avp))
 		return 0;
+
+	err = keys_answered(an, au);
+	if (err)
+		return err;
 
 	if (neg_find(on->fmtv, on->fmtc, f->pt)) {
 		/* relayed as is: the offerer hears only what it offered */
@@ -310,6 +444,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 					       mine->pt);
 	}
 
+	err = err ? err : keys_answer(on, attrs);
 	err = err ? err : mbuf_write_u8(fmts, 0);
 	err = err ? err : mbuf_write_u8(attrs, 0);
 	if (err)
@@ -317,6 +452,8 @@ int negotiate_answer(struct leg *from, struct leg *to,
 
 	e->fmts = (const char *)fmts->buf;
 	e->attrs = (const char *)attrs->buf;
+	e->proto = on->savp ? "RTP/SAVP" : "RTP/AVP";
+	e->drop_crypto = true;
 
 	return 0;
 }

@@ -26,6 +26,7 @@
 #define MEDIA_RELAY_H
 
 #include "sblog.h"
+#include "sdes.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -148,13 +149,32 @@ struct legfmt {
 	bool dtmf;                /**< telephone-event                */
 };
 
-/** What the relay knows of the formats of a leg's party */
+/** SRTP toward a leg's party, as the core asks in an offer */
+enum srtp_mode {
+	SRTP_OFF,                 /**< Plain RTP                      */
+	SRTP_OPTIONAL,            /**< RTP/AVP with a=crypto keys     */
+	SRTP_REQUIRED,            /**< RTP/SAVP                       */
+	SRTP_MIRROR,              /**< As the offerer on the other leg */
+};
+
+enum { SDES_OFFER_MAX = 2 };
+
+/** What the relay knows of the formats and keys of a leg's party */
 struct legneg {
 	struct legfmt fmtv[SDP_FMT_MAX]; /**< Its last offer          */
 	unsigned fmtc;            /**< Formats in it                  */
 	struct legfmt addv[8];    /**< Added to our offer to it       */
 	unsigned addc;            /**< Formats added                  */
-	bool keys;                /**< Its offer carried a=crypto     */
+	bool savp;                /**< Its last offer was RTP/SAVP    */
+	bool avp;                 /**< ... or RTP/AVP                 */
+	struct sdes_key offerv[SDES_OFFER_MAX]; /**< Our keys offered */
+	unsigned offerc;          /**< Keys offered                   */
+	struct sdes_key rkey;     /**< Its key (it sends with it)     */
+	bool rkey_set;            /**< rkey is valid                  */
+	struct sdes_key tkey;     /**< Our key (we send with it)      */
+	bool tkey_set;            /**< tkey is valid                  */
+	enum srtp_mode offered;   /**< What our last offer to it was  */
+	enum srtp_mode used;      /**< SRTP in use with it, SRTP_OFF  */
 };
 
 /** A transcoding chosen by an answer */
@@ -168,8 +188,8 @@ struct xcode_cfg {
 struct leg;
 
 int negotiate_offer(struct leg *from, struct leg *to,
-		    const struct sdpaudio *au, struct sdpedit *e,
-		    struct mbuf *fmts, struct mbuf *attrs);
+		    const struct sdpaudio *au, enum srtp_mode mode,
+		    struct sdpedit *e, struct mbuf *fmts, struct mbuf *attrs);
 int negotiate_answer(struct leg *from, struct leg *to,
 		     const struct sdpaudio *au, uint16_t port,
 		     struct sdpedit *e, struct xcode_cfg *xc,
@@ -179,7 +199,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 /* ---- offer and answer (session.c) ---- */
 
 int session_offer(struct leg *from, struct leg *to, const char *sdp,
-		  struct mbuf *out);
+		  enum srtp_mode mode, struct mbuf *out);
 int session_answer(struct leg *from, struct leg *to, const char *sdp,
 		   uint16_t port, struct mbuf *out);
 
@@ -220,6 +240,10 @@ struct leg {
 	struct sa source;         /**< Accept from this IP only       */
 	struct leg *peer;         /**< Bridged leg, or NULL           */
 	struct path *path;        /**< Transcode path, NULL: relay    */
+	struct srtp_pair *srtp_in;  /**< Its own (unprotect), or NULL  */
+	struct srtp_pair *srtp_out; /**< Its peer's (protect), or NULL */
+	struct sdes_key keys[2];  /**< Keys srtp_in was made with     */
+	bool keys_set[2];         /**< ... and which are set (control) */
 	int codec;                /**< Its codec when transcoding, -1 */
 	uint8_t pt;               /**< Its payload type then          */
 
@@ -245,6 +269,7 @@ void leg_set_remote(struct leg *leg, const struct sa *source,
 void leg_bridge(struct leg *a, struct leg *b);
 int  leg_media(struct leg *offerer, struct leg *answerer,
 	       const struct xcode_cfg *xc);
+int  leg_keys(struct leg *leg, struct leg *peer);
 int  leg_encode(struct odict *o, const struct leg *leg);
 uint32_t leg_count(void);
 

@@ -48,12 +48,14 @@ static int rewrite_open(struct rewrite *rw, const char *sdp)
  * @param from Leg facing the offerer
  * @param to   Leg facing the answerer
  * @param sdp  The offer
+ * @param mode SRTP toward the answerer
  * @param out  The offer to send on, with to's address
  *
- * @return 0 if success, otherwise errorcode
+ * @return 0 if success, ENOTSUP if it demands SRTP the relay cannot do,
+ *         otherwise errorcode
  */
 int session_offer(struct leg *from, struct leg *to, const char *sdp,
-		  struct mbuf *out)
+		  enum srtp_mode mode, struct mbuf *out)
 {
 	struct rewrite rw;
 	int err;
@@ -62,11 +64,14 @@ int session_offer(struct leg *from, struct leg *to, const char *sdp,
 		return EINVAL;
 
 	err = rewrite_open(&rw, sdp);
-	err = err ? err : negotiate_offer(from, to, &rw.au, &rw.e, rw.fmts,
-					  rw.attrs);
+	err = err ? err : negotiate_offer(from, to, &rw.au, mode, &rw.e,
+					  rw.fmts, rw.attrs);
 	err = err ? err : sdptext_rewrite(out, sdp, strlen(sdp),
 					  &to->rtp.local, &to->rtcp.local,
 					  &rw.e);
+
+	/* the offerer may send with its (new) key before the answer */
+	err = err ? err : leg_keys(from, to);
 
 	rewrite_close(&rw);
 
@@ -103,6 +108,8 @@ int session_answer(struct leg *from, struct leg *to, const char *sdp,
 	err = err ? err : sdptext_rewrite(out, sdp, strlen(sdp),
 					  &to->rtp.local, &to->rtcp.local,
 					  &rw.e);
+	err = err ? err : leg_keys(from, to);
+	err = err ? err : leg_keys(to, from);
 	err = err ? err : leg_media(to, from, &xc);
 
 	rewrite_close(&rw);

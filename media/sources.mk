@@ -20,6 +20,9 @@ libsbrelay_a_SOURCES = \
 	media/jitter.h \
 	media/jitter.c \
 	media/path.c \
+	media/sdes.h \
+	media/sdes.c \
+	media/srtp_pair.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \
@@ -31,7 +34,7 @@ libsbrelay_a_SOURCES = \
 	media/cmd.c
 
 RELAY_LIBS = libsbrelay.a $(REM_LIBS) $(RE_LIBS) $(SPANDSP_LIBS) $(OPUS_LIBS) \
-	$(OPENSSL_LIBS) -lpthread -lm
+	$(SRTP_LIBS) $(OPENSSL_LIBS) -lpthread -lm
 
 bin_PROGRAMS += sbrelay
 sbrelay_SOURCES = media/main.c

@@ -29,6 +29,7 @@ enum ext_field {
 	F_PASSWORD = 1 << 2,
 	F_PIN      = 1 << 3,
 	F_ORDER    = 1 << 4,
+	F_SRTP     = 1 << 5,
 };
 
 /** A checked extension body; strings point into the request's odict */
@@ -39,6 +40,7 @@ struct ext_body {
 	const char *password;          /**< Plaintext password            */
 	const char *pin;               /**< Voicemail PIN, "" = none      */
 	enum auth_order order;         /**< Challenge order               */
+	enum ext_srtp srtp;            /**< SRTP toward its phones        */
 };
 
 typedef bool (field_check_h)(const char *val, struct ext_body *b);
@@ -48,6 +50,7 @@ static bool name_ok(const char *val, struct ext_body *b);
 static bool password_ok(const char *val, struct ext_body *b);
 static bool pin_ok(const char *val, struct ext_body *b);
 static bool order_ok(const char *val, struct ext_body *b);
+static bool srtp_ok(const char *val, struct ext_body *b);
 
 /** Each field: its JSON name, its bit, its check, and what it must be */
 static const struct field {
@@ -66,6 +69,8 @@ static const struct field {
 	 "must be 4 to 15 digits (0-9), or null for none"},
 	{"auth_order", F_ORDER,    order_ok,
 	 "must be md5-first, sha256-first, md5-only or sha256-only"},
+	{"srtp",       F_SRTP,     srtp_ok,
+	 "must be off, optional or required"},
 };
 
 /** Names of enum auth_order, in its order */
@@ -74,6 +79,13 @@ static const char *orderv[] = {
 	"sha256-first",
 	"md5-only",
 	"sha256-only",
+};
+
+/** Names of enum ext_srtp, in its order (the relay's words too) */
+static const char *srtpv[] = {
+	"off",
+	"optional",
+	"required",
 };
 
 
@@ -150,6 +162,35 @@ static bool order_ok(const char *val, struct ext_body *b)
 	}
 
 	return false;
+}
+
+
+static bool srtp_ok(const char *val, struct ext_body *b)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(srtpv); i++) {
+		if (!str_cmp(val, srtpv[i])) {
+			b->srtp = (enum ext_srtp)i;
+			return true;
+		}
+	}
+
+	return false;
+}
+
+
+/**
+ * The name of an extension's SRTP setting, as the API and the relay
+ * protocol say it
+ *
+ * @param srtp Setting
+ *
+ * @return "off", "optional" or "required"
+ */
+const char *ext_srtp_name(enum ext_srtp srtp)
+{
+	return (unsigned)srtp < ARRAY_SIZE(srtpv) ? srtpv[srtp] : "off";
 }
 
 
@@ -276,11 +317,12 @@ static const char *order_name(enum auth_order order)
 static int ext_print(struct re_printf *pf, const struct ext *ext)
 {
 	return re_hprintf(pf, "{\"number\":%H,\"name\":%H,"
-			  "\"auth_order\":\"%s\",\"vm_pin_set\":%s,"
-			  "\"contacts\":%u}",
+			  "\"auth_order\":\"%s\",\"srtp\":\"%s\","
+			  "\"vm_pin_set\":%s,\"contacts\":%u}",
 			  api_json_str, ext->number,
 			  api_json_str, ext->name,
 			  order_name(ext->auth_order),
+			  ext_srtp_name(ext->srtp),
 			  str_isset(ext->vm_pin) ? "true" : "false",
 			  location_count(ext->number));
 }
@@ -385,7 +427,7 @@ int api_ext_add(struct api_req *req)
 	int err;
 
 	if (!body_check(req, &b, F_NUMBER | F_NAME | F_PASSWORD | F_PIN |
-			F_ORDER))
+			F_ORDER | F_SRTP))
 		return 0;
 
 	for (i = 0; i < ARRAY_SIZE(fieldv); i++) {
@@ -407,6 +449,7 @@ int api_ext_add(struct api_req *req)
 	str_ncpy(ext.name, b.name, sizeof(ext.name));
 	str_ncpy(ext.vm_pin, b.pin ? b.pin : "", sizeof(ext.vm_pin));
 	ext.auth_order = (b.have & F_ORDER) ? b.order : AUTH_MD5_FIRST;
+	ext.srtp = (b.have & F_SRTP) ? b.srtp : EXT_SRTP_OFF;
 
 	err = ha1_set(&ext, req->cfg, b.password);
 	if (err)
@@ -446,12 +489,13 @@ int api_ext_set(struct api_req *req)
 	if (!path_number(req, number, sizeof(number)))
 		return 0;
 
-	if (!body_check(req, &b, F_NAME | F_PASSWORD | F_PIN | F_ORDER))
+	if (!body_check(req, &b, F_NAME | F_PASSWORD | F_PIN | F_ORDER |
+			F_SRTP))
 		return 0;
 
 	if (!b.have)
 		return api_error(req, 400, NULL, "body: give at least one of "
-				 "name, password, vm_pin, auth_order");
+				 "name, password, vm_pin, auth_order, srtp");
 
 	err = store_ext_get(req->st, number, &ext);
 	if (err == ENOENT)
@@ -465,6 +509,8 @@ int api_ext_set(struct api_req *req)
 		str_ncpy(ext.vm_pin, b.pin, sizeof(ext.vm_pin));
 	if (b.have & F_ORDER)
 		ext.auth_order = b.order;
+	if (b.have & F_SRTP)
+		ext.srtp = b.srtp;
 	if (b.have & F_PASSWORD) {
 		err = ha1_set(&ext, req->cfg, b.password);
 		if (err)

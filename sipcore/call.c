@@ -142,6 +142,22 @@ static struct mbuf *reply_sdp(const struct odict *reply)
 }
 
 
+/* the SRTP an offer asks of the relay toward the party it goes to: that
+ * extension's setting (keys already in use with a party are kept by the
+ * relay whatever this says) */
+static const char *offer_srtp(const struct call *call, const struct leg *to)
+{
+	struct ext ext;
+	const char *number = to == call->in ? call->cdr.caller :
+		call->cdr.callee;
+
+	if (store_ext_get(engine.store, number, &ext))
+		return "off";
+
+	return ext_srtp_name(ext.srtp);
+}
+
+
 /* offer and answer at the relay: leg "a" faces the caller, "b" the
  * callee */
 static int relay_sdp(struct relay_req **reqp, struct call *call,
@@ -149,13 +165,18 @@ static int relay_sdp(struct relay_req **reqp, struct call *call,
 		     const struct mbuf *sdp, relay_resp_h *resph)
 {
 	bool caller = from == call->in;
+	bool offer = !strcmp(cmd, "offer");
 
 	return relay_request(reqp, resph, call,
 			     "\"command\":\"%s\",\"call\":\"%s\","
 			     "\"from\":\"%s\",\"to\":\"%s\","
-			     "\"source\":\"%j\",\"sdp\":\"%H\"",
+			     "\"source\":\"%j\",%s%s%s\"sdp\":\"%H\"",
 			     cmd, call->rid, caller ? "a" : "b",
 			     caller ? "b" : "a", leg_source(from),
+			     offer ? "\"srtp\":\"" : "",
+			     offer ? offer_srtp(call, caller ? call->out :
+						call->in) : "",
+			     offer ? "\"," : "",
 			     sdp_print, sdp);
 }
 

@@ -74,6 +74,13 @@ enum auth_order {
 	AUTH_SHA256_ONLY,
 };
 
+/** SRTP the relay offers an extension's phones when calling them */
+enum ext_srtp {
+	EXT_SRTP_OFF = 0,              /**< Plain RTP                     */
+	EXT_SRTP_OPTIONAL,             /**< RTP/AVP with SDES keys        */
+	EXT_SRTP_REQUIRED,             /**< RTP/SAVP                      */
+};
+
 /** An extension as stored: never the plaintext password */
 struct ext {
 	char number[EXT_NUMBER_MAX];   /**< Dialled number, also username */
@@ -82,7 +89,10 @@ struct ext {
 	char ha1_sha256[65];           /**< SHA-256 of the same, hex      */
 	char vm_pin[EXT_PIN_MAX];      /**< Voicemail PIN (placeholder)   */
 	enum auth_order auth_order;    /**< Challenge order               */
+	enum ext_srtp srtp;            /**< SRTP toward its phones        */
 };
+
+const char *ext_srtp_name(enum ext_srtp srtp);
 
 /** A registered contact as stored */
 struct contact_rec {

@@ -33,18 +33,19 @@ static const char *sqlv[STMT_COUNT] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_EXT_GET]  =
 		"SELECT number, name, ha1_md5, ha1_sha256, vm_pin,"
-		" auth_order FROM extensions WHERE number = ?1",
+		" auth_order, srtp FROM extensions WHERE number = ?1",
 	[STMT_EXT_INSERT] =
 		"INSERT INTO extensions (number, name, ha1_md5, ha1_sha256,"
-		" vm_pin, auth_order) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		" vm_pin, auth_order, srtp)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_EXT_UPDATE] =
 		"UPDATE extensions SET name = ?2, ha1_md5 = ?3,"
-		" ha1_sha256 = ?4, vm_pin = ?5, auth_order = ?6"
+		" ha1_sha256 = ?4, vm_pin = ?5, auth_order = ?6, srtp = ?7"
 		" WHERE number = ?1",
 	[STMT_EXT_DELETE] = "DELETE FROM extensions WHERE number = ?1",
 	[STMT_EXT_LIST] =
 		"SELECT number, name, ha1_md5, ha1_sha256, vm_pin,"
-		" auth_order FROM extensions ORDER BY number",
+		" auth_order, srtp FROM extensions ORDER BY number",
 	[STMT_CONTACT_PUT] =
 		"INSERT INTO contacts (aor, uri, callid, cseq, expires_at,"
 		" received, transport, user_agent)"

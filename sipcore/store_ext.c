@@ -69,6 +69,7 @@ static void ext_read(struct ext *ext, sqlite3_stmt *stmt)
 	store_text(ext->ha1_sha256, sizeof(ext->ha1_sha256), stmt, 3);
 	store_text(ext->vm_pin, sizeof(ext->vm_pin), stmt, 4);
 	ext->auth_order = sqlite3_column_int(stmt, 5);
+	ext->srtp = sqlite3_column_int(stmt, 6);
 }
 
 
@@ -140,6 +141,7 @@ int store_ext_put(struct store *st, const struct ext *ext, bool create)
 	sqlite3_bind_text(stmt, 4, ext->ha1_sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, ext->vm_pin, -1, SQLITE_STATIC);
 	sqlite3_bind_int(stmt, 6, ext->auth_order);
+	sqlite3_bind_int(stmt, 7, ext->srtp);
 
 	err = store_step(st, stmt, NULL);
 	if (err)

@@ -49,6 +49,9 @@ static const char *migrationv[] = {
 	"  disposition TEXT NOT NULL,"
 	"  cause       INTEGER NOT NULL,"
 	"  reason      TEXT NOT NULL);",
+
+	/* 2: SRTP offered to an extension's phones (enum ext_srtp) */
+	"ALTER TABLE extensions ADD COLUMN srtp INTEGER NOT NULL DEFAULT 0;",
 };
 
 

@@ -50,9 +50,9 @@ static void usage(void)
 	"  ext list\n"
 	"  ext show N\n"
 	"  ext add N --name NAME --password PW [--pin P] "
-	"[--auth-order X]\n"
+	"[--auth-order X] [--srtp S]\n"
 	"  ext set N [--name NAME] [--password PW] [--pin P | --no-pin]\n"
-	"            [--auth-order X]\n"
+	"            [--auth-order X] [--srtp S]\n"
 	"  ext del N\n"
 	"  reg list\n"
 	"  calls\n"
@@ -60,7 +60,9 @@ static void usage(void)
 	"\n"
 	"  ADDR defaults to %s; the token file to $SB_TOKEN_FILE or\n"
 	"  ./%s. --password - reads the password from stdin.\n"
-	"  auth orders: md5-first, sha256-first, md5-only, sha256-only\n",
+	"  auth orders: md5-first, sha256-first, md5-only, sha256-only\n"
+	"  srtp (offered to the extension's phones): off, optional,"
+	" required\n",
 	default_addr, default_token_file);
 }
 
@@ -163,6 +165,8 @@ static int ext_body(struct ctl *ctl, const char *number, int argc,
 			key = "vm_pin";
 		else if (!strcmp(opt, "--auth-order"))
 			key = "auth_order";
+		else if (!strcmp(opt, "--srtp"))
+			key = "srtp";
 		else {
 			(void)fprintf(stderr, "sbctl: unknown option %s\n",
 				      opt);

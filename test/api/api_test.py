@@ -492,6 +492,8 @@ def test_validation(srv):
         ("vm_pin as int", with_(vm_pin=1234), "vm_pin"),
         ("auth_order bogus", with_(auth_order="sha1-first"), "auth_order"),
         ("auth_order case", with_(auth_order="MD5-first"), "auth_order"),
+        ("srtp bogus", with_(srtp="sdes"), "srtp"),
+        ("srtp as bool", with_(srtp=True), "srtp"),
         ("unknown field", with_(pasword="password1"), "pasword"),
     ]
     for what, body, field in cases:
@@ -548,7 +550,7 @@ def test_extensions(srv):
     check(hdrs.get("Location") == "/api/extensions/101",
           "POST 101 Location: %r" % hdrs.get("Location"))
     check(js == {"number": "101", "name": "Alice", "auth_order": "md5-first",
-                 "vm_pin_set": True, "contacts": 0},
+                 "srtp": "off", "vm_pin_set": True, "contacts": 0},
           "POST 101 reply: %r" % js)
     no_secrets(js, "POST reply")
 
@@ -616,6 +618,16 @@ def test_extensions(srv):
                  "/api/extensions/101", {"password": "short"})
     expect_error(srv, "PUT bad auth_order", 400, "auth_order", "PUT",
                  "/api/extensions/101", {"auth_order": "none"})
+    expect_error(srv, "PUT bad srtp", 400, "srtp", "PUT",
+                 "/api/extensions/101", {"srtp": "maybe"})
+    st, _, js = http(srv, "PUT", "/api/extensions/101", {"srtp": "required"})
+    check(st == 200 and js.get("srtp") == "required",
+          "PUT srtp required: %s %r" % (st, js))
+    st, _, js = http(srv, "GET", "/api/extensions/101")
+    check(st == 200 and js.get("srtp") == "required",
+          "GET after PUT srtp: %s %r" % (st, js))
+    st, _, js = http(srv, "PUT", "/api/extensions/101", {"srtp": "off"})
+    check(st == 200 and js.get("srtp") == "off", "PUT srtp off")
     rc, _, err = sbctl(srv, "ext", "set", "101", "--pin", "12")
     check(rc == 1 and "vm_pin" in err, "sbctl ext set bad pin: %d %r"
           % (rc, err))

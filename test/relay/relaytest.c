@@ -25,6 +25,9 @@ static const struct test testv[] = {
 	TEST(test_session_offer),
 	TEST(test_session_answer),
 	TEST(test_session_transcode),
+	TEST(test_session_srtp),
+	TEST(test_sdes_parse),
+	TEST(test_sdes_srtp),
 	TEST(test_codec_roundtrip),
 	TEST(test_codec_conceal),
 	TEST(test_codec_garbage),
@@ -68,6 +71,8 @@ int main(int argc, char *argv[])
 		return 1;
 
 	log_init(DBG_WARNING, "sbrelay");
+	if (sdes_init())
+		return 1;
 
 	for (i = 0; i < ARRAY_SIZE(testv); i++) {
 		const struct test *t = &testv[i];
@@ -84,6 +89,7 @@ int main(int argc, char *argv[])
 			++passed;
 	}
 
+	sdes_close();
 	libre_close();
 	(void)re_printf("%u passed, %u failed\n", passed, failed);
 

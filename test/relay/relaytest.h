@@ -17,6 +17,9 @@ void test_sine(int16_t *pcm, size_t n, double hz, uint32_t srate,
 int test_session_offer(void);
 int test_session_answer(void);
 int test_session_transcode(void);
+int test_session_srtp(void);
+int test_sdes_parse(void);
+int test_sdes_srtp(void);
 int test_codec_roundtrip(void);
 int test_codec_conceal(void);
 int test_codec_garbage(void);

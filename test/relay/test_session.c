@@ -134,7 +134,7 @@ static int offer(struct fixture *f, const char *sdp)
 {
 	mbuf_reset(f->mb);
 
-	return session_offer(f->a, f->b, sdp, f->mb);
+	return session_offer(f->a, f->b, sdp, SRTP_MIRROR, f->mb);
 }
 
 
@@ -168,13 +168,32 @@ int test_session_offer(void)
 	TEST_ASSERT(has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
 	TEST_ASSERT(has_line(f.mb, "a=sendrecv"));
 
-	/* keys end to end: nothing added, the keys go on */
+	/* SRTP ends at the relay: A's key stays here, B gets the relay's
+	 * own keys, one per suite, in the profile A used */
 	TEST_CHECK(offer(&f, offer_srtp));
-	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/SAVP 0",
-			  sa_port(&f.b->rtp.local));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/SAVP 0 8 9"
+			  " 111", sa_port(&f.b->rtp.local));
 	TEST_ASSERT(has_line(f.mb, line));
-	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
-	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:1 ") != NULL);
+	TEST_ASSERT(strstr((char *)f.mb->buf, "WVNfX19zZW1jdGwg") == NULL);
+	TEST_ASSERT(strstr((char *)f.mb->buf,
+			   "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	TEST_ASSERT(strstr((char *)f.mb->buf,
+			   "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
+
+	/* the core may ask for plain RTP toward B */
+	mbuf_reset(f.mb);
+	TEST_CHECK(session_offer(f.a, f.b, offer_srtp, SRTP_OFF, f.mb));
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0 8 9"
+			  " 111", sa_port(&f.b->rtp.local));
+	TEST_ASSERT(has_line(f.mb, line));
+	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:") == NULL);
+
+	/* RTP/SAVP with no key the relay can use */
+	TEST_EQUALS(ENOTSUP, offer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
+				   "m=audio 4000 RTP/SAVP 0\r\n"
+				   "a=crypto:1 F8_128_HMAC_SHA1_80 inline:"
+				   "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
+				   "\r\n"));
 
  out:
 	teardown(&f);
@@ -221,7 +240,6 @@ int test_session_answer(void)
 	TEST_ASSERT(f.a->path == NULL && f.b->path == NULL);
 
 	/* an answer with a format nobody offered */
-	TEST_CHECK(offer(&f, offer_srtp));
 	TEST_CHECK(offer(&f, offer_pcmu));
 	TEST_EQUALS(ENOTSUP, answer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
 				    "m=audio 5000 RTP/AVP 97\r\n"
@@ -270,6 +288,8 @@ struct phone {
 	int16_t heard[8000];      /**< Decoded, 1 s at 8 kHz          */
 	size_t nheard;            /**< Samples in it                  */
 	unsigned wrong_pt;        /**< Packets of another type        */
+	struct srtp_pair *sp;     /**< Its SRTP, or NULL              */
+	unsigned bad_srtp;        /**< Packets failing authentication */
 };
 
 
@@ -277,7 +297,7 @@ static int phone_send(struct phone *ph, const struct sa *to, double hz)
 {
 	uint8_t pkt[400];
 	int16_t pcm[160];
-	size_t len = sizeof(pkt) - RTP_HDR_SIZE;
+	size_t len = sizeof(pkt) - RTP_HDR_SIZE - SDES_OVERHEAD;
 	int err;
 
 	test_sine(pcm, 160, hz, 8000, 8000, &ph->pos);
@@ -288,8 +308,16 @@ static int phone_send(struct phone *ph, const struct sa *to, double hz)
 		return err;
 
 	ph->ts += codec_ts_step(ph->codec, 160);
+	len += RTP_HDR_SIZE;
 
-	if (sendto(ph->fd, pkt, RTP_HDR_SIZE + len, 0, &to->u.sa,
+	if (ph->sp) {
+		err = srtp_pair_protect(ph->sp, false, pkt, &len,
+					sizeof(pkt));
+		if (err)
+			return err;
+	}
+
+	if (sendto(ph->fd, pkt, len, 0, &to->u.sa,
 		   to->len) < 0)
 		return errno;
 
@@ -305,8 +333,14 @@ static void phone_hear(struct phone *ph)
 
 	while ((n = recv(ph->fd, pkt, sizeof(pkt), 0)) > 0) {
 		size_t ns = ARRAY_SIZE(ph->heard) - ph->nheard;
+		size_t len = (size_t)n;
 
-		if (rtp_parse(&h, pkt, (size_t)n))
+		if (ph->sp && srtp_pair_unprotect(ph->sp, false, pkt, &len)) {
+			++ph->bad_srtp;
+			continue;
+		}
+
+		if (rtp_parse(&h, pkt, len))
 			continue;
 		if (h.pt != ph->pt) {
 			++ph->wrong_pt;
@@ -327,51 +361,54 @@ static int phone_sdp(char *buf, size_t sz, const struct phone *ph,
 }
 
 
-int test_session_transcode(void)
+static void phone_free(struct phone *ph)
 {
-	static const char offer_tmpl[] =
-		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
-	static const char answer_tmpl[] =
-		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 111\r\n"
-		"a=rtpmap:111 opus/48000/2\r\n";
-	struct phone *pa = NULL, *pb = NULL;
-	struct sdptext st;
-	struct fixture f;
-	char sdp[256];
-	double amp_a, amp_b;
-	int i, err;
+	if (!ph)
+		return;
 
-	err = setup(&f);
+	if (ph->fd >= 0)
+		(void)close(ph->fd);
+	mem_deref(ph->codec);
+	mem_deref(ph->sp);
+	mem_deref(ph);
+}
+
+
+static int phone_alloc(struct phone **php, int codec, uint8_t pt)
+{
+	struct phone *ph;
+	int err;
+
+	ph = mem_zalloc(sizeof(*ph), NULL);
+	if (!ph)
+		return ENOMEM;
+
+	ph->fd = -1;
+	ph->pt = pt;
+	err = udp_open(&ph->fd, &ph->local);
+	err = err ? err : codec_alloc(&ph->codec, codec, 8000);
 	if (err)
-		goto out;
+		phone_free(ph);
+	else
+		*php = ph;
 
-	pa = mem_zalloc(sizeof(*pa), NULL);
-	pb = mem_zalloc(sizeof(*pb), NULL);
-	TEST_ASSERT(pa && pb);
-	pa->fd = pb->fd = -1;
-	TEST_CHECK(udp_open(&pa->fd, &pa->local));
-	TEST_CHECK(udp_open(&pb->fd, &pb->local));
-	TEST_CHECK(codec_alloc(&pa->codec, CODEC_PCMU, 8000));
-	TEST_CHECK(codec_alloc(&pb->codec, CODEC_OPUS, 8000));
-	pa->pt = 0;
-	pb->pt = 111;
+	return err;
+}
 
-	/* A offers PCMU only, B answers Opus only */
-	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pa, offer_tmpl));
-	TEST_CHECK(offer(&f, sdp));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.a, &pa->local, &st);
-	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
-	TEST_CHECK(answer(&f, sdp));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.b, &pb->local, &st);
-	leg_bridge(f.a, f.b);
-	TEST_ASSERT(f.a->path && f.b->path);
 
-	/* one second of talk both ways, paced as phones do */
+/* one second of talk both ways, paced as phones do: each hears the
+ * other's tone, in its own codec, nearly all of it (the jitter buffer
+ * holds back two frames) */
+static int talk(struct fixture *f, struct phone *pa, struct phone *pb)
+{
+	double amp_a, amp_b;
+	int i, err = 0;
+
+	leg_bridge(f->a, f->b);
+
 	for (i = 0; i < 60; i++) {
-		TEST_CHECK(phone_send(pa, &f.a->rtp.local, 1000));
-		TEST_CHECK(phone_send(pb, &f.b->rtp.local, 600));
+		TEST_CHECK(phone_send(pa, &f->a->rtp.local, 1000));
+		TEST_CHECK(phone_send(pb, &f->b->rtp.local, 600));
 		(void)usleep(20000);
 		phone_hear(pa);
 		phone_hear(pb);
@@ -380,9 +417,8 @@ int test_session_transcode(void)
 	phone_hear(pa);
 	phone_hear(pb);
 
-	/* each hears the other's tone, in its own codec, nearly all of it
-	 * (the jitter buffer holds back two frames) */
 	TEST_EQUALS(0, pa->wrong_pt + pb->wrong_pt);
+	TEST_EQUALS(0, pa->bad_srtp + pb->bad_srtp);
 	TEST_ASSERT(pa->nheard >= 8000 * 8 / 10);
 	TEST_ASSERT(pb->nheard >= 8000 * 8 / 10);
 	amp_a = test_tone_amplitude(&pa->heard[1600], pa->nheard - 1600,
@@ -397,18 +433,127 @@ int test_session_transcode(void)
 	}
 
  out:
-	if (pa) {
-		if (pa->fd >= 0)
-			(void)close(pa->fd);
-		mem_deref(pa->codec);
-	}
-	if (pb) {
-		if (pb->fd >= 0)
-			(void)close(pb->fd);
-		mem_deref(pb->codec);
-	}
-	mem_deref(pa);
-	mem_deref(pb);
+	return err;
+}
+
+
+int test_session_transcode(void)
+{
+	static const char offer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
+	static const char answer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 111\r\n"
+		"a=rtpmap:111 opus/48000/2\r\n";
+	struct phone *pa = NULL, *pb = NULL;
+	struct sdptext st;
+	struct fixture f;
+	char sdp[256];
+	int err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
+	TEST_CHECK(phone_alloc(&pb, CODEC_OPUS, 111));
+
+	/* A offers PCMU only, B answers Opus only */
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pa, offer_tmpl));
+	TEST_CHECK(offer(&f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.a, &pa->local, &st);
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
+	TEST_CHECK(answer(&f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.b, &pb->local, &st);
+	TEST_ASSERT(f.a->path && f.b->path);
+
+	TEST_CHECK(talk(&f, pa, pb));
+
+ out:
+	phone_free(pa);
+	phone_free(pb);
+	teardown(&f);
+
+	return err;
+}
+
+
+/* the key of the first a=crypto line of a description */
+static int crypto_of(struct sdes_key *k, struct mbuf *mb)
+{
+	struct pl val;
+	const char *p, *e;
+
+	if (mbuf_write_u8(mb, 0))
+		return ENOMEM;
+	--mb->end;
+
+	p = strstr((const char *)mb->buf, "a=crypto:");
+	if (!p)
+		return ENOENT;
+	p += 9;
+	e = strstr(p, "\r\n");
+	val.p = p;
+	val.l = e ? (size_t)(e - p) : strlen(p);
+
+	return sdes_parse(k, &val);
+}
+
+
+int test_session_srtp(void)
+{
+	static const char offer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/SAVP 0\r\n"
+		"a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:%s\r\n";
+	static const char answer_tmpl[] =
+		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
+	struct phone *pa = NULL, *pb = NULL;
+	struct sdes_key ka, kr;
+	char sdp[256], val[SDES_ATTR_MAX];
+	struct sdptext st;
+	struct fixture f;
+	int err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
+	TEST_CHECK(phone_alloc(&pb, CODEC_PCMU, 0));
+
+	/* A offers SRTP with its key; B is asked for plain RTP */
+	TEST_CHECK(sdes_make(&ka, 5, SDES_AES_CM_80));
+	TEST_CHECK(sdes_print(val, sizeof(val), &ka));
+	TEST_ASSERT(re_snprintf(sdp, sizeof(sdp), offer_tmpl,
+				sa_port(&pa->local), strchr(strchr(val, ' ')
+							    + 1, ':') + 1) > 0);
+	mbuf_reset(f.mb);
+	TEST_CHECK(session_offer(f.a, f.b, sdp, SRTP_OFF, f.mb));
+	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:") == NULL);
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.a, &pa->local, &st);
+
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
+	TEST_CHECK(answer(&f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f.b, &pb->local, &st);
+
+	/* A's answer: RTP/SAVP, its tag and suite, the relay's key */
+	TEST_ASSERT(strstr((char *)f.mb->buf, "RTP/SAVP 0\r\n"));
+	TEST_CHECK(crypto_of(&kr, f.mb));
+	TEST_EQUALS(5, kr.tag);
+	TEST_EQUALS(SDES_AES_CM_80, kr.suite);
+	TEST_ASSERT(memcmp(kr.key, ka.key, kr.keylen));
+	TEST_ASSERT(f.a->path == NULL);
+
+	/* A sends with its key and hears the relay's; B is plain */
+	TEST_CHECK(srtp_pair_alloc(&pa->sp, &kr, &ka));
+	TEST_CHECK(talk(&f, pa, pb));
+
+ out:
+	phone_free(pa);
+	phone_free(pb);
 	teardown(&f);
 
 	return err;

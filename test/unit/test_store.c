@@ -74,7 +74,7 @@ int test_store(void)
 	tmp_remove(path);
 
 	TEST_CHECK(store_open(&st, path));
-	TEST_EQUALS(1, store_schema_version(st));
+	TEST_EQUALS(2, store_schema_version(st));
 
 	memset(&ext, 0, sizeof(ext));
 	str_ncpy(ext.number, "1001", sizeof(ext.number));
@@ -83,6 +83,7 @@ int test_store(void)
 		 sizeof(ext.ha1_md5));
 	str_ncpy(ext.ha1_sha256, "ab", sizeof(ext.ha1_sha256));
 	ext.auth_order = AUTH_SHA256_FIRST;
+	ext.srtp = EXT_SRTP_REQUIRED;
 
 	TEST_CHECK(store_ext_put(st, &ext, true));
 	TEST_EQUALS(EEXIST, store_ext_put(st, &ext, true));
@@ -90,6 +91,7 @@ int test_store(void)
 	TEST_STRCMP("Alice", got.name);
 	TEST_STRCMP(ext.ha1_md5, got.ha1_md5);
 	TEST_EQUALS(AUTH_SHA256_FIRST, got.auth_order);
+	TEST_EQUALS(EXT_SRTP_REQUIRED, got.srtp);
 	TEST_EQUALS(ENOENT, store_ext_get(st, "1002", &got));
 
 	str_ncpy(ext.name, "Alice B", sizeof(ext.name));
@@ -191,7 +193,41 @@ int test_store_migrate(void)
 	TEST_CHECK(store_open(&st, path));
 	st = mem_deref(st);
 	TEST_CHECK(store_open(&st, path));
-	TEST_EQUALS(1, store_schema_version(st));
+	TEST_EQUALS(2, store_schema_version(st));
+	st = mem_deref(st);
+	tmp_remove(path);
+
+	/* a version 1 store keeps its extensions; they get SRTP off (a
+	 * version 1 file is made from a new one: the column dropped) */
+	{
+		struct ext ext, got;
+
+		memset(&ext, 0, sizeof(ext));
+		str_ncpy(ext.number, "1001", sizeof(ext.number));
+		str_ncpy(ext.name, "Old", sizeof(ext.name));
+		str_ncpy(ext.vm_pin, "1234", sizeof(ext.vm_pin));
+		ext.auth_order = AUTH_MD5_ONLY;
+		ext.srtp = EXT_SRTP_OPTIONAL;
+		TEST_CHECK(store_open(&st, path));
+		TEST_CHECK(store_ext_put(st, &ext, true));
+		st = mem_deref(st);
+
+		TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
+		TEST_ASSERT(sqlite3_exec(db, "ALTER TABLE extensions DROP"
+					 " COLUMN srtp; PRAGMA user_version"
+					 " = 1", NULL, NULL, NULL) ==
+			    SQLITE_OK);
+		sqlite3_close(db);
+		db = NULL;
+
+		TEST_CHECK(store_open(&st, path));
+		TEST_EQUALS(2, store_schema_version(st));
+		TEST_CHECK(store_ext_get(st, "1001", &got));
+		TEST_STRCMP("Old", got.name);
+		TEST_STRCMP("1234", got.vm_pin);
+		TEST_EQUALS(AUTH_MD5_ONLY, got.auth_order);
+		TEST_EQUALS(EXT_SRTP_OFF, got.srtp);
+	}
 
  out:
 	if (db)
