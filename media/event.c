@@ -78,3 +78,45 @@ void event_timeout(const struct leg *leg, uint64_t idle_ms)
 
 	mem_deref(o);
 }
+
+
+/**
+ * Tell the core that a leg's party pressed a key
+ *
+ * @param leg    Leg
+ * @param digit  '0'-'9', '*', '#', 'A'-'D'
+ * @param inband Heard in the audio (else an RFC 4733 event)
+ */
+void event_dtmf(const struct leg *leg, char digit, bool inband)
+{
+	char d[2] = {digit, '\0'};
+	struct conn *conn;
+	struct odict *o;
+	int err;
+
+	if (!leg)
+		return;
+
+	conn = call_conn(leg->call);
+	if (!conn)
+		return;
+
+	err = odict_alloc(&o, 8);
+	if (err)
+		return;
+
+	err  = odict_entry_add(o, "event", ODICT_STRING, "dtmf");
+	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(leg->call));
+	err |= odict_entry_add(o, "leg", ODICT_STRING, leg->name);
+	err |= odict_entry_add(o, "digit", ODICT_STRING, d);
+	err |= odict_entry_add(o, "source", ODICT_STRING,
+			       inband ? "inband" : "rfc4733");
+	if (!err)
+		err = ctrl_send(conn, o);
+
+	if (err)
+		DEBUG_WARNING("%s/%s: dtmf event: %m\n",
+			      call_name(leg->call), leg->name, err);
+
+	mem_deref(o);
+}

@@ -18,11 +18,13 @@
 #include <sys/socket.h>
 #include <re.h>
 #include "relay.h"
+#include "rtp.h"
 
 
 enum {
 	BATCH   = 32,     /**< Packets per recvmmsg/sendmmsg  */
 	PKT_MAX = 2048,   /**< Largest packet relayed         */
+	TE_MAX  = 128,    /**< Largest event packet made      */
 };
 
 /** Buffers and totals of one packet thread */
@@ -33,6 +35,7 @@ struct fwd {
 	struct iovec txiov[BATCH];          /**< Accepted packets   */
 	struct sockaddr_storage from[BATCH];/**< Senders            */
 	uint8_t buf[BATCH][PKT_MAX];        /**< Packets            */
+	uint8_t te[BATCH][TE_MAX];          /**< Events made anew   */
 	_Atomic uint64_t packets;           /**< Accepted, in all   */
 	_Atomic uint64_t dropped;           /**< Refused, in all    */
 };
@@ -166,6 +169,21 @@ static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
 }
 
 
+/* a key pressed, sent as an RFC 4733 event (under leg->mtx) */
+static void dtmf_check(struct leg *leg, const uint8_t *pkt, size_t len)
+{
+	struct rtp_hdr h;
+	char digit;
+
+	if (rtp_parse(&h, pkt, len) || h.pt != leg->dtmf_pt)
+		return;
+
+	digit = dtmf_event_rx(&leg->dtmf_ev, h.payload, h.plen, h.ts);
+	if (digit)
+		worker_dtmf(leg->id, digit, false);
+}
+
+
 /**
  * Read what a socket has (one batch), latch, and relay it to the peer
  *
@@ -212,11 +230,26 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 
 		bytes += fwd->rx[i].msg_len;
 
-		/* transcoded: RTP waits in the path, RTCP ends here */
+		if (!rs->rtcp && leg->dtmf_pt >= 0)
+			dtmf_check(leg, fwd->buf[i], len);
+
+		/* transcoded: RTP waits in the path (events may cross at
+		 * once), RTCP ends here */
 		if (leg->path) {
-			if (!rs->rtcp)
-				(void)path_rx(leg->path, fwd->buf[i], len);
-			++ntc;
+			uint8_t *out = fwd->te[nacc];
+			size_t olen = TE_MAX;
+
+			if (rs->rtcp || path_rx(leg->path, fwd->buf[i], len,
+						out, &olen) || !olen ||
+			    (leg->srtp_out && srtp_pair_protect(leg->srtp_out,
+					false, out, &olen, TE_MAX))) {
+				++ntc;
+				continue;
+			}
+
+			fwd->txiov[nacc].iov_base = out;
+			fwd->txiov[nacc].iov_len = olen;
+			++nacc;
 			continue;
 		}
 

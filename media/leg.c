@@ -105,6 +105,7 @@ int leg_alloc(struct leg **legp, struct call *call, const char *name)
 
 	leg->rtp.fd = leg->rtcp.fd = -1;
 	leg->codec = -1;
+	leg->dtmf_pt = -1;
 	err = pthread_mutex_init(&leg->mtx, NULL);
 	if (err)
 		goto out;
@@ -366,6 +367,15 @@ void leg_bridge(struct leg *a, struct leg *b)
 }
 
 
+/* the telephone-event type the leg's party sends with, for digits */
+static void dtmf_set(struct leg *leg)
+{
+	pthread_mutex_lock(&leg->mtx);
+	leg->dtmf_pt = leg->neg.te ? leg->neg.te_pt : -1;
+	pthread_mutex_unlock(&leg->mtx);
+}
+
+
 /* the PCM rate of a codec facing another: Opus runs at the other's */
 static uint32_t codec_rate(int codec, int other)
 {
@@ -391,10 +401,14 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 {
 	struct codec *co = NULL, *ca = NULL;
 	struct path *po = NULL, *pa = NULL;
+	struct path_cfg cfg;
 	int err;
 
 	if (!offerer || !answerer || !xc)
 		return EINVAL;
+
+	dtmf_set(offerer);
+	dtmf_set(answerer);
 
 	if (xc->codec_offerer < 0) {
 		path_set(offerer, NULL);
@@ -414,22 +428,43 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 			  codec_rate(xc->codec_offerer, xc->codec_answerer));
 	err = err ? err : codec_alloc(&ca, xc->codec_answerer,
 			  codec_rate(xc->codec_answerer, xc->codec_offerer));
-	err = err ? err : path_alloc(&po, co, xc->pt_offerer,
-				     ca, xc->pt_answerer);
-	err = err ? err : path_alloc(&pa, ca, xc->pt_answerer,
-				     co, xc->pt_offerer);
-	if (!err) {
-		path_set(offerer, po);
-		path_set(answerer, pa);
-		offerer->codec = xc->codec_offerer;
-		offerer->pt = xc->pt_offerer;
-		answerer->codec = xc->codec_answerer;
-		answerer->pt = xc->pt_answerer;
-		po = pa = NULL;
-	}
+	if (err)
+		goto out;
 
-	mem_deref(po);
-	mem_deref(pa);
+	cfg.dec = co;
+	cfg.pt_in = xc->pt_offerer;
+	cfg.enc = ca;
+	cfg.pt_out = xc->pt_answerer;
+	cfg.te_in = offerer->neg.te ? offerer->neg.te_pt : -1;
+	cfg.te_out = xc->te ? answerer->neg.te_pt : -1;
+	cfg.leg_id = offerer->id;
+	err = path_alloc(&po, &cfg);
+	if (err)
+		goto out;
+
+	cfg.dec = ca;
+	cfg.pt_in = xc->pt_answerer;
+	cfg.enc = co;
+	cfg.pt_out = xc->pt_offerer;
+	cfg.te_in = answerer->neg.te ? answerer->neg.te_pt : -1;
+	cfg.te_out = xc->te ? offerer->neg.te_pt : -1;
+	cfg.leg_id = answerer->id;
+	err = path_alloc(&pa, &cfg);
+	if (err)
+		goto out;
+
+	path_set(offerer, po);
+	path_set(answerer, pa);
+	offerer->codec = xc->codec_offerer;
+	offerer->pt = xc->pt_offerer;
+	answerer->codec = xc->codec_answerer;
+	answerer->pt = xc->pt_answerer;
+
+ out:
+	if (err) {
+		mem_deref(po);
+		mem_deref(pa);
+	}
 	mem_deref(co);
 	mem_deref(ca);
 

@@ -60,6 +60,22 @@ static int fmt_codec(const struct sdpfmt *f)
 }
 
 
+/* the telephone-event type a party sends with, if any */
+static void te_keep(struct legneg *neg, const struct sdpaudio *au)
+{
+	unsigned i;
+
+	neg->te = false;
+	for (i = 0; i < au->fmtc && !neg->te; i++) {
+		if (is_dtmf(&au->fmtv[i])) {
+			neg->te = true;
+			neg->te_pt = au->fmtv[i].pt;
+			neg->te_clock = au->fmtv[i].clock;
+		}
+	}
+}
+
+
 static void fmts_keep(struct legneg *neg, const struct sdpaudio *au)
 {
 	unsigned i;
@@ -72,6 +88,8 @@ static void fmts_keep(struct legneg *neg, const struct sdpaudio *au)
 		lf->codec = fmt_codec(&au->fmtv[i]);
 		lf->dtmf = is_dtmf(&au->fmtv[i]);
 	}
+
+	te_keep(neg, au);
 }
 
 
@@ -408,6 +426,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 	on = &to->neg;
 	an = &from->neg;
 	memset(e, 0, sizeof(*e));
+	memset(xc, 0, sizeof(*xc));
 	xc->codec_offerer = xc->codec_answerer = -1;
 
 	f = first_codec(au);
@@ -417,6 +436,8 @@ int negotiate_answer(struct leg *from, struct leg *to,
 	err = keys_answered(an, au);
 	if (err)
 		return err;
+
+	te_keep(an, au);
 
 	if (neg_find(on->fmtv, on->fmtc, f->pt)) {
 		/* relayed as is: the offerer hears only what it offered */
@@ -439,9 +460,18 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		xc->codec_offerer = mine->codec;
 		xc->pt_offerer = mine->pt;
 
+		/* events cross when both sides send them at one clock */
+		xc->te = on->te && an->te && on->te_clock == an->te_clock;
+
 		err = mbuf_printf(fmts, "%u", mine->pt);
 		err = err ? err : rtpmap_print(attrs, codec_info(mine->codec),
 					       mine->pt);
+		if (!err && xc->te)
+			err = mbuf_printf(fmts, " %u", on->te_pt);
+		if (!err && xc->te)
+			err = mbuf_printf(attrs, "a=rtpmap:%u telephone-event"
+					  "/%u\na=fmtp:%u 0-15\n", on->te_pt,
+					  on->te_clock, on->te_pt);
 	}
 
 	err = err ? err : keys_answer(on, attrs);

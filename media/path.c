@@ -9,6 +9,10 @@
  * is ready, encoded and sent from the peer's socket as the relay's own
  * RTP stream (own SSRC, sequence and timestamps).
  *
+ * Digits: telephone-event packets cross to the peer when both use them
+ * (restamped into our stream); a leg without them has its decoded audio
+ * searched for in-band digits. Either way each digit is reported.
+ *
  * A path belongs to its leg: the control thread sets or replaces it
  * under leg->mtx (leg_media), the packet thread uses it only under
  * that lock. The codec objects are shared by the two paths of a call
@@ -23,13 +27,16 @@
 #include "resamp.h"
 #include "rtp.h"
 #include "jitter.h"
+#include "dtmf.h"
 
 
 enum {
 	TICK_MS       = 20,     /**< Frame sent per tick            */
 	PAYLOAD_MAX   = 1500,   /**< Largest payload in or out      */
-	PCM_MAX       = 2880,   /**< 60 ms at 48 kHz                */
-	FIFO_MAX      = 2 * PCM_MAX,
+	PCM_MAX       = 1920,   /**< 120 ms at 16 kHz: the most the
+				     PCM side runs at (Opus takes the
+				     other leg's rate)              */
+	FIFO_MAX      = PCM_MAX + 640, /**< A frame, and 20 ms over */
 	JB_SLOTS      = 16,     /**< Jitter buffer packets          */
 	JB_PAYLOAD    = 512,    /**< Largest payload buffered       */
 };
@@ -42,6 +49,13 @@ struct path {
 	struct jitter *jb;          /**< Received, waiting to play      */
 	uint8_t pt_in;            /**< The leg's payload type         */
 	uint8_t pt_out;           /**< The peer's payload type        */
+	int te_in;                /**< The leg's telephone-event, -1  */
+	int te_out;               /**< The peer's, -1: not relayed    */
+	uint32_t te_ts_in;        /**< Event being relayed: its ts ...*/
+	uint32_t te_ts_out;       /**< ... and ours for it            */
+	bool te_have;             /**< An event was relayed           */
+	uint32_t leg_id;          /**< For digit events               */
+	struct dtmf_inband *inband; /**< Leg without telephone-event  */
 	uint32_t ssrc;            /**< Our stream to the peer         */
 	uint16_t seq;             /**< Next sequence number           */
 	uint32_t ts;              /**< Next timestamp                 */
@@ -63,47 +77,52 @@ static void destructor(void *arg)
 	mem_deref(p->enc);
 	mem_deref(p->rs);
 	mem_deref(p->jb);
+	mem_deref(p->inband);
 }
 
 
 /**
  * Make the path from a leg to its peer
  *
- * @param pp     Returned path
- * @param dec    The leg's codec (a reference is taken)
- * @param pt_in  Its payload type
- * @param enc    The peer's codec (a reference is taken)
- * @param pt_out Its payload type
+ * @param pp  Returned path
+ * @param cfg Codecs (references are taken), types, leg
  *
  * @return 0 if success, otherwise errorcode
  */
-int path_alloc(struct path **pp, struct codec *dec, uint8_t pt_in,
-	       struct codec *enc, uint8_t pt_out)
+int path_alloc(struct path **pp, const struct path_cfg *cfg)
 {
+	uint32_t in_rate, out_rate;
 	struct path *p;
 	int err = 0;
 
-	if (!pp || !dec || !enc)
+	if (!pp || !cfg || !cfg->dec || !cfg->enc)
 		return EINVAL;
 
 	p = mem_zalloc(sizeof(*p), destructor);
 	if (!p)
 		return ENOMEM;
 
-	p->dec = mem_ref(dec);
-	p->enc = mem_ref(enc);
-	p->pt_in = pt_in;
-	p->pt_out = pt_out;
+	p->dec = mem_ref(cfg->dec);
+	p->enc = mem_ref(cfg->enc);
+	p->pt_in = cfg->pt_in;
+	p->pt_out = cfg->pt_out;
+	p->te_in = cfg->te_in;
+	p->te_out = cfg->te_out;
+	p->leg_id = cfg->leg_id;
 	p->ssrc = rand_u32();
 	p->seq = rand_u16();
 	p->ts = rand_u32();
-	p->last_n = codec_srate(dec) * TICK_MS / 1000;
 
-	if (codec_srate(dec) != codec_srate(enc))
-		err = resamp_alloc(&p->rs, codec_srate(dec),
-				   codec_srate(enc));
+	in_rate = codec_srate(cfg->dec);
+	out_rate = codec_srate(cfg->enc);
+	p->last_n = in_rate * TICK_MS / 1000;
+
+	if (in_rate != out_rate)
+		err = resamp_alloc(&p->rs, in_rate, out_rate);
 	if (!err)
 		err = jitter_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
+	if (!err && cfg->te_in < 0)
+		err = dtmf_inband_alloc(&p->inband, in_rate);
 
 	if (err)
 		mem_deref(p);
@@ -114,28 +133,81 @@ int path_alloc(struct path **pp, struct codec *dec, uint8_t pt_in,
 }
 
 
+/* a telephone-event packet for the peer: our stream, the event's own
+ * timestamp mapped to ours when it starts */
+static int te_relay(struct path *p, const struct rtp_hdr *h, uint8_t *out,
+		    size_t *out_len)
+{
+	int err;
+
+	if (*out_len < RTP_HDR_SIZE + h->plen)
+		return ENOBUFS;
+
+	if (!p->te_have || h->ts != p->te_ts_in) {
+		p->te_have = true;
+		p->te_ts_in = h->ts;
+		p->te_ts_out = p->ts;
+	}
+
+	err = rtp_build(out, *out_len, h->marker, (uint8_t)p->te_out,
+			p->seq++, p->te_ts_out, p->ssrc);
+	if (err)
+		return err;
+
+	memcpy(&out[RTP_HDR_SIZE], h->payload, h->plen);
+	*out_len = RTP_HDR_SIZE + h->plen;
+
+	return 0;
+}
+
+
 /**
  * Take a packet the leg received (packet thread, under leg->mtx)
  *
- * @param p   Path
- * @param pkt RTP packet
- * @param len Its length
+ * @param p       Path
+ * @param pkt     RTP packet
+ * @param len     Its length
+ * @param out     A telephone-event packet to send the peer now
+ * @param out_len Its room in, its length out (0: none)
  *
- * @return 0 if buffered, otherwise errorcode (not RTP, other payload)
+ * @return 0 if taken, otherwise errorcode (not RTP, other payload)
  */
-int path_rx(struct path *p, const uint8_t *pkt, size_t len)
+int path_rx(struct path *p, const uint8_t *pkt, size_t len,
+	    uint8_t *out, size_t *out_len)
 {
 	struct rtp_hdr h;
+	size_t room = *out_len;
 	int err;
+
+	*out_len = 0;
 
 	err = rtp_parse(&h, pkt, len);
 	if (err)
 		return err;
 
+	if (p->te_in >= 0 && h.pt == p->te_in) {
+		if (p->te_out < 0)
+			return 0;
+		err = te_relay(p, &h, out, &room);
+		if (!err)
+			*out_len = room;
+		return err;
+	}
+
 	if (h.pt != p->pt_in)
 		return ENOTSUP;
 
 	return jitter_put(p->jb, &h);
+}
+
+
+/* in-band digits in a decoded frame, for a leg without events */
+static void inband(struct path *p, const int16_t *pcm, size_t n)
+{
+	char digit = dtmf_inband_rx(p->inband, pcm, n);
+
+	if (digit)
+		worker_dtmf(p->leg_id, digit, true);
 }
 
 
@@ -154,6 +226,9 @@ static bool frame_pull(struct path *p)
 		if (codec_decode(p->dec, p->pcm, &n, payload, len) || !n) {
 			n = p->last_n;
 			(void)codec_conceal(p->dec, p->pcm, n, NULL, 0);
+		}
+		else if (p->inband) {
+			inband(p, p->pcm, n);
 		}
 		p->last_n = n;
 		break;

@@ -27,6 +27,7 @@
 
 #include "sblog.h"
 #include "sdes.h"
+#include "dtmf.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -173,6 +174,9 @@ struct legneg {
 	bool rkey_set;            /**< rkey is valid                  */
 	struct sdes_key tkey;     /**< Our key (we send with it)      */
 	bool tkey_set;            /**< tkey is valid                  */
+	bool te;                  /**< It uses telephone-event ...    */
+	uint8_t te_pt;            /**< ... with this payload type     */
+	uint32_t te_clock;        /**< ... and clock rate             */
 	enum srtp_mode offered;   /**< What our last offer to it was  */
 	enum srtp_mode used;      /**< SRTP in use with it, SRTP_OFF  */
 };
@@ -183,6 +187,7 @@ struct xcode_cfg {
 	uint8_t pt_offerer;       /**< Its payload type               */
 	int codec_answerer;       /**< Answerer's codec               */
 	uint8_t pt_answerer;      /**< Its payload type               */
+	bool te;                  /**< Events cross (both use them)   */
 };
 
 struct leg;
@@ -240,6 +245,8 @@ struct leg {
 	struct sa source;         /**< Accept from this IP only       */
 	struct leg *peer;         /**< Bridged leg, or NULL           */
 	struct path *path;        /**< Transcode path, NULL: relay    */
+	int dtmf_pt;              /**< telephone-event type it sends  */
+	struct dtmf_event_rx dtmf_ev; /**< Owning packet thread only  */
 	struct srtp_pair *srtp_in;  /**< Its own (unprotect), or NULL  */
 	struct srtp_pair *srtp_out; /**< Its peer's (protect), or NULL */
 	struct sdes_key keys[2];  /**< Keys srtp_in was made with     */
@@ -286,9 +293,20 @@ void fwd_tick(struct fwd *fwd, struct leg *leg);
 struct path;
 struct codec;
 
-int  path_alloc(struct path **pp, struct codec *dec, uint8_t pt_in,
-		struct codec *enc, uint8_t pt_out);
-int  path_rx(struct path *p, const uint8_t *pkt, size_t len);
+/** What a transcode path is made of */
+struct path_cfg {
+	struct codec *dec;        /**< The leg's codec                */
+	uint8_t pt_in;            /**< Its payload type               */
+	struct codec *enc;        /**< The peer's codec               */
+	uint8_t pt_out;           /**< Its payload type               */
+	int te_in;                /**< The leg's telephone-event, -1  */
+	int te_out;               /**< The peer's, -1: not relayed    */
+	uint32_t leg_id;          /**< For digit events               */
+};
+
+int  path_alloc(struct path **pp, const struct path_cfg *cfg);
+int  path_rx(struct path *p, const uint8_t *pkt, size_t len,
+	     uint8_t *out, size_t *out_len);
 const uint8_t *path_tick(struct path *p, size_t *len);
 void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
 
@@ -299,6 +317,7 @@ int  workers_start(unsigned n, uint32_t timeout_ms);
 void workers_stop(void);
 struct worker *worker_pick(void);
 void worker_paths(struct worker *w, int delta);
+void worker_dtmf(uint32_t leg_id, char digit, bool inband);
 int  worker_add(struct worker *w, struct leg *leg);
 void worker_remove(struct worker *w, struct leg *leg);
 void workers_kick(void);
@@ -345,6 +364,7 @@ void conn_close_after_reply(struct conn *conn);
 
 int  event_hello(struct conn *conn);
 void event_timeout(const struct leg *leg, uint64_t idle_ms);
+void event_dtmf(const struct leg *leg, char digit, bool inband);
 
 
 /* ---- commands (cmd.c) ---- */

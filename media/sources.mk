@@ -23,6 +23,8 @@ libsbrelay_a_SOURCES = \
 	media/sdes.h \
 	media/sdes.c \
 	media/srtp_pair.c \
+	media/dtmf.h \
+	media/dtmf.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -47,6 +47,8 @@ enum {
 enum mq_id {
 	MQ_TIMEOUT = 1,       /**< data: id of a silent leg        */
 	MQ_GRACE,             /**< a thread passed a generation    */
+	MQ_DTMF      = 0x100, /**< + 0x80 if in-band + the digit;
+				   data: id of the leg             */
 };
 
 /** One packet thread */
@@ -256,6 +258,11 @@ static void mqueue_handler(int id, void *data, void *arg)
 		break;
 
 	default:
+		if ((id & ~0xff) != MQ_DTMF)
+			break;
+		leg = leg_find((uint32_t)(uintptr_t)data);
+		if (leg)
+			event_dtmf(leg, (char)(id & 0x7f), id & 0x80);
 		break;
 	}
 }
@@ -542,4 +549,19 @@ void worker_paths(struct worker *w, int delta)
 	atomic_fetch_add_explicit(&w->npaths, (uint32_t)delta,
 				  memory_order_relaxed);
 	workers_kick();
+}
+
+
+/**
+ * Report a digit to the control thread (any packet thread); a digit
+ * that does not fit in the queue is lost, as on a congested line
+ *
+ * @param leg_id Leg it came from
+ * @param digit  Digit
+ * @param inband Heard in the audio
+ */
+void worker_dtmf(uint32_t leg_id, char digit, bool inband)
+{
+	(void)mqueue_push(pool.mq, MQ_DTMF | (inband ? 0x80 : 0) |
+			  (digit & 0x7f), (void *)(uintptr_t)leg_id);
 }

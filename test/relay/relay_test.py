@@ -26,6 +26,7 @@ stopped, by its PID. Exit status 0 if every check passed.
 """
 
 import json
+import math
 import os
 import signal
 import socket
@@ -390,6 +391,93 @@ def test_relay(ctl):
     b.close()
 
 
+def te_packet(seq, ts, event, end, duration, marker=False):
+    hdr = bytes([0x80, (0x80 if marker else 0) | 101, (seq >> 8) & 0xff,
+                 seq & 0xff]) + ts.to_bytes(4, "big") + \
+        bytes([0x12, 0x34, 0x56, 0x78])
+    return hdr + bytes([event, (0x80 if end else 0) | 10,
+                        (duration >> 8) & 0xff, duration & 0xff])
+
+
+def ulaw(sample):
+    """G.711 mu-law of one 16-bit sample (ITU-T G.711)."""
+    sign = 0x80 if sample < 0 else 0
+    s = min(abs(sample), 32635) + 0x84
+    exp = max(0, s.bit_length() - 8)
+    return ~(sign | (exp << 4) | ((s >> (exp + 3)) & 0x0f)) & 0xff
+
+
+def dtmf_pcmu(digit, ms):
+    """A DTMF key as 8 kHz mu-law: its two tones, -10 dBFS each."""
+    low = {"1": 697, "5": 770, "9": 852, "#": 941}[digit]
+    high = {"1": 1209, "5": 1336, "9": 1477, "#": 1477}[digit]
+    n = 8 * ms
+    return bytes(ulaw(int(5000 * (math.sin(2 * math.pi * low * i / 8000) +
+                                  math.sin(2 * math.pi * high * i / 8000))))
+                 for i in range(n))
+
+
+def test_dtmf(ctl):
+    """Digits reach the core: RFC 4733 events on a relayed call, each
+    once however often its end is repeated; in-band tones on a transcoded
+    leg whose phone has no telephone-event."""
+    a, b = Phone(), Phone()
+    r = ctl.request("offer", call="d1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=a.sdp())
+    pb = sdp_port(r["sdp"])
+    r = ctl.request("answer", call="d1", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=b.sdp())
+    pa = sdp_port(r["sdp"])
+    ts = 8000
+    for seq, (end, dur) in enumerate([(False, 160), (False, 320),
+                                      (True, 480), (True, 480),
+                                      (True, 480)]):
+        a.rtp.sendto(te_packet(seq, ts, 5, end, dur, seq == 0),
+                     (RELAY_IP, pa))
+    ev = ctl.wait_event(lambda e: e.get("event") == "dtmf", 2)
+    check(ev and ev.get("call") == "d1" and ev.get("leg") == "a" and
+          ev.get("digit") == "5" and ev.get("source") == "rfc4733",
+          "RFC 4733 digit 5 on leg a (%s)" % ev)
+    # the same digit again: a new event, a new timestamp
+    a.rtp.sendto(te_packet(9, ts + 1600, 5, True, 480), (RELAY_IP, pa))
+    ev2 = ctl.wait_event(lambda e: e.get("event") == "dtmf", 2)
+    check(ev2 and ev2.get("digit") == "5", "a second press: %s" % ev2)
+    ev3 = ctl.wait_event(lambda e: e.get("event") == "dtmf", 0.5)
+    check(ev3 is None, "repeated end packets give no more digits (%s)"
+          % ev3)
+    ctl.request("delete", call="d1")
+
+    # in-band: A has no telephone-event, B answers Opus: transcoded
+    offer = a.sdp().replace(" 0 101\r\n", " 0\r\n").replace(
+        "a=rtpmap:101 telephone-event/8000\r\n", "")
+    r = ctl.request("offer", call="d2", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=offer)
+    answer = b.sdp().replace(" 0 101\r\n", " 111\r\n").replace(
+        "a=rtpmap:0 PCMU/8000", "a=rtpmap:111 opus/48000/2")
+    r = ctl.request("answer", call="d2", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    check(r and r.get("result") == "ok", "transcoded answer: %s" % r)
+    pa = sdp_port(r["sdp"])
+    audio = bytes([0xff]) * 1600 + dtmf_pcmu("9", 120) + \
+        bytes([0xff]) * 1600 + dtmf_pcmu("#", 120) + bytes([0xff]) * 1600
+    for k in range(len(audio) // 160):
+        hdr = bytes([0x80, 0x00, 0, k & 0xff]) + \
+            (k * 160).to_bytes(4, "big") + bytes([1, 2, 3, 4])
+        a.rtp.sendto(hdr + audio[k * 160:(k + 1) * 160], (RELAY_IP, pa))
+        time.sleep(0.02)
+    got = []
+    while True:
+        ev = ctl.wait_event(lambda e: e.get("event") == "dtmf", 1)
+        if ev is None:
+            break
+        got.append((ev.get("digit"), ev.get("source"), ev.get("leg")))
+    check(got == [("9", "inband", "a"), ("#", "inband", "a")],
+          "in-band digits 9 and # on leg a, once each (%s)" % got)
+    ctl.request("delete", call="d2")
+    a.close()
+    b.close()
+
+
 def test_latching(ctl):
     c, d = Phone(), Phone()
     wrong = Phone()
@@ -537,6 +625,7 @@ def main():
         test_errors(ctl)
         test_relay(ctl)
         test_latching(ctl)
+        test_dtmf(ctl)
         test_conn_close(path, ctl)
         test_slow_reader(path)
 

@@ -221,13 +221,15 @@ int test_session_answer(void)
 	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:8 PCMA/8000"));
 	TEST_ASSERT(f.a->path == NULL && f.b->path == NULL);
 
-	/* B takes one the relay added: transcoded, A gets its PCMU */
+	/* B takes one the relay added: transcoded, A gets its PCMU, and
+	 * its telephone-event, as both use it at 8000 */
 	TEST_CHECK(offer(&f, offer_pcmu));
 	TEST_CHECK(answer(&f, answer_opus));
-	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0",
+	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0 101",
 			  sa_port(&f.a->rtp.local));
 	TEST_ASSERT(has_line(f.mb, line));
 	TEST_ASSERT(has_line(f.mb, "a=rtpmap:0 PCMU/8000"));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:101 telephone-event/8000"));
 	TEST_ASSERT(!has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
 	TEST_ASSERT(f.a->path != NULL && f.b->path != NULL);
 	TEST_EQUALS(CODEC_PCMU, f.a->codec);
