@@ -26,6 +26,7 @@ enum leg_event {
 	LEG_EV_PROGRESS,  /**< Far end sent 18x (sdp maybe set)    */
 	LEG_EV_ANSWERED,  /**< Far end answered (sdp set)          */
 	LEG_EV_CLOSED,    /**< Leg ended (scode and reason set)    */
+	LEG_EV_DTMF,      /**< Its party pressed a key (digit set) */
 };
 
 /** Details of a leg event */
@@ -33,6 +34,7 @@ struct leg_evinfo {
 	uint16_t scode;              /**< SIP status, or cause of close  */
 	const char *reason;          /**< Reason phrase or why it ended  */
 	const struct mbuf *sdp;      /**< Session description, or NULL   */
+	char digit;                  /**< '0'-'9', '*', '#', 'A'-'D'     */
 };
 
 typedef void (leg_event_h)(struct leg *leg, enum leg_event ev,
@@ -51,6 +53,7 @@ int  leg_progress(struct leg *leg, uint16_t scode, const char *reason,
 		  const struct mbuf *sdp);
 int  leg_answer(struct leg *leg, const struct mbuf *sdp);
 void leg_hangup(struct leg *leg, uint16_t scode, const char *reason);
+void leg_dtmf(struct leg *leg, char digit);
 int  leg_modify(struct leg *leg, const struct mbuf *sdp);
 enum leg_state leg_state(const struct leg *leg);
 const char *leg_caller(const struct leg *leg);

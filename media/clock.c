@@ -21,3 +21,18 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000
 		+ 1;
 }
+
+
+/**
+ * The monotonic clock in microseconds (packet arrival, for jitter)
+ *
+ * @return Microseconds since an arbitrary start
+ */
+uint64_t now_micro(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}

@@ -360,9 +360,11 @@ static int cmd_delete(struct req *rq)
 	if (err)
 		return err;
 
+	/* the last word on each leg: its counters and quality */
+	err = call_encode_legs(rq->reply, call);
 	mem_deref(call);
 
-	return 0;
+	return err;
 }
 
 

@@ -169,14 +169,21 @@ static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
 }
 
 
-/* a key pressed, sent as an RFC 4733 event (under leg->mtx) */
-static void dtmf_check(struct leg *leg, const uint8_t *pkt, size_t len)
+/* an RTP packet accepted (under leg->mtx): counted, or if it is an RFC
+ * 4733 event, a key pressed */
+static void rtp_seen(struct leg *leg, const uint8_t *pkt, size_t len,
+		     uint64_t now_us)
 {
 	struct rtp_hdr h;
 	char digit;
 
-	if (rtp_parse(&h, pkt, len) || h.pt != leg->dtmf_pt)
+	if (rtp_parse(&h, pkt, len))
 		return;
+
+	if (h.pt != leg->dtmf_pt) {
+		rtpstat_rx(&leg->stat, &h, now_us);
+		return;
+	}
 
 	digit = dtmf_event_rx(&leg->dtmf_ev, h.payload, h.plen, h.ts);
 	if (digit)
@@ -197,6 +204,7 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 {
 	struct leg *leg = rs->leg, *peer;
 	unsigned i, nacc = 0, ndrop = 0, ntc = 0;
+	uint64_t now_us;
 	uint64_t bytes = 0;
 	int n;
 
@@ -206,6 +214,8 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 	n = recvmmsg(rs->fd, fwd->rx, BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return false;
+
+	now_us = now_micro();
 
 	pthread_mutex_lock(&leg->mtx);
 
@@ -230,8 +240,8 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 
 		bytes += fwd->rx[i].msg_len;
 
-		if (!rs->rtcp && leg->dtmf_pt >= 0)
-			dtmf_check(leg, fwd->buf[i], len);
+		if (!rs->rtcp)
+			rtp_seen(leg, fwd->buf[i], len, now_us);
 
 		/* transcoded: RTP waits in the path (events may cross at
 		 * once), RTCP ends here */

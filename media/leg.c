@@ -106,6 +106,7 @@ int leg_alloc(struct leg **legp, struct call *call, const char *name)
 	leg->rtp.fd = leg->rtcp.fd = -1;
 	leg->codec = -1;
 	leg->dtmf_pt = -1;
+	rtpstat_init(&leg->stat, 8000);
 	err = pthread_mutex_init(&leg->mtx, NULL);
 	if (err)
 		goto out;
@@ -367,11 +368,14 @@ void leg_bridge(struct leg *a, struct leg *b)
 }
 
 
-/* the telephone-event type the leg's party sends with, for digits */
+/* the telephone-event type the leg's party sends with, for digits, and
+ * its codec's clock, for jitter */
 static void dtmf_set(struct leg *leg)
 {
 	pthread_mutex_lock(&leg->mtx);
 	leg->dtmf_pt = leg->neg.te ? leg->neg.te_pt : -1;
+	if (leg->neg.clock && leg->neg.clock != leg->stat.clock)
+		rtpstat_init(&leg->stat, leg->neg.clock);
 	pthread_mutex_unlock(&leg->mtx);
 }
 
@@ -485,6 +489,8 @@ int leg_encode(struct odict *o, const struct leg *leg)
 	struct leg *l = (struct leg *)leg;  /* the mutex is not const */
 	char local[64], remote[64];
 	uint64_t last, now = now_ms();
+	struct rtpstat_sum sum;
+	struct odict *q = NULL;
 	struct sa rem;
 	bool latched;
 	int err;
@@ -495,6 +501,7 @@ int leg_encode(struct odict *o, const struct leg *leg)
 	pthread_mutex_lock(&l->mtx);
 	rem = l->rtp.remote;
 	latched = l->rtp.latched;
+	rtpstat_summary(&l->stat, &sum);
 	pthread_mutex_unlock(&l->mtx);
 
 	last = atomic_load_explicit(&l->last_rx, memory_order_relaxed);
@@ -526,6 +533,23 @@ int leg_encode(struct odict *o, const struct leg *leg)
 						    memory_order_relaxed));
 	err |= odict_entry_add(o, "last_packet_ms", ODICT_INT,
 			       last ? (int64_t)(now - last) : (int64_t)-1);
+	if (leg->codec >= 0)
+		err |= odict_entry_add(o, "codec", ODICT_STRING,
+				       codec_info(leg->codec)->name);
+
+	/* what the relay received from the leg's party */
+	err |= odict_alloc(&q, 8);
+	if (err)
+		goto out;
+	err  = odict_entry_add(q, "packets", ODICT_INT, (int64_t)sum.packets);
+	err |= odict_entry_add(q, "lost", ODICT_INT, (int64_t)sum.lost);
+	err |= odict_entry_add(q, "loss_pct", ODICT_DOUBLE, sum.loss_pct);
+	err |= odict_entry_add(q, "jitter_ms", ODICT_DOUBLE, sum.jitter_ms);
+	err |= odict_entry_add(q, "mos", ODICT_DOUBLE, sum.mos);
+	err |= odict_entry_add(o, "quality", ODICT_OBJECT, q);
+
+ out:
+	mem_deref(q);
 
 	return err;
 }

@@ -60,17 +60,23 @@ static int fmt_codec(const struct sdpfmt *f)
 }
 
 
-/* the telephone-event type a party sends with, if any */
+/* the telephone-event type a party sends with, if any, and the clock
+ * of its first codec (for jitter) */
 static void te_keep(struct legneg *neg, const struct sdpaudio *au)
 {
 	unsigned i;
 
 	neg->te = false;
-	for (i = 0; i < au->fmtc && !neg->te; i++) {
-		if (is_dtmf(&au->fmtv[i])) {
+	neg->clock = 0;
+	for (i = 0; i < au->fmtc; i++) {
+		if (is_dtmf(&au->fmtv[i]) && !neg->te) {
 			neg->te = true;
 			neg->te_pt = au->fmtv[i].pt;
 			neg->te_clock = au->fmtv[i].clock;
+		}
+		else if (!is_dtmf(&au->fmtv[i]) && !neg->clock) {
+			neg->clock = au->fmtv[i].clock ? au->fmtv[i].clock :
+				8000;
 		}
 	}
 }

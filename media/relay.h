@@ -28,6 +28,8 @@
 #include "sblog.h"
 #include "sdes.h"
 #include "dtmf.h"
+#include "rtp.h"
+#include "rtpstat.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -66,6 +68,7 @@ int  conf_usage(struct re_printf *pf, void *unused);
 /* ---- time ---- */
 
 uint64_t now_ms(void);
+uint64_t now_micro(void);
 
 
 /* ---- SDP text (sdptext.c) ---- */
@@ -177,6 +180,7 @@ struct legneg {
 	bool te;                  /**< It uses telephone-event ...    */
 	uint8_t te_pt;            /**< ... with this payload type     */
 	uint32_t te_clock;        /**< ... and clock rate             */
+	uint32_t clock;           /**< Clock of its first codec       */
 	enum srtp_mode offered;   /**< What our last offer to it was  */
 	enum srtp_mode used;      /**< SRTP in use with it, SRTP_OFF  */
 };
@@ -247,6 +251,7 @@ struct leg {
 	struct path *path;        /**< Transcode path, NULL: relay    */
 	int dtmf_pt;              /**< telephone-event type it sends  */
 	struct dtmf_event_rx dtmf_ev; /**< Owning packet thread only  */
+	struct rtpstat stat;      /**< What it receives (leg->mtx)    */
 	struct srtp_pair *srtp_in;  /**< Its own (unprotect), or NULL  */
 	struct srtp_pair *srtp_out; /**< Its peer's (protect), or NULL */
 	struct sdes_key keys[2];  /**< Keys srtp_in was made with     */

@@ -25,6 +25,8 @@ libsbrelay_a_SOURCES = \
 	media/srtp_pair.c \
 	media/dtmf.h \
 	media/dtmf.c \
+	media/rtpstat.h \
+	media/rtpstat.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -1061,6 +1061,18 @@ struct cdr_query {
 };
 
 
+/* media quality of one party, or null when not measured */
+static int quality_print(struct re_printf *pf, const struct cdr_quality *q)
+{
+	if (!q->set)
+		return re_hprintf(pf, "null");
+
+	return re_hprintf(pf, "{\"mos\":%.2f,\"loss_pct\":%.2f,"
+			  "\"jitter_ms\":%.1f}", q->mos, q->loss_pct,
+			  q->jitter_ms);
+}
+
+
 static int cdr_print_h(const struct cdr *cdr, void *arg)
 {
 	struct cdr_query *q = arg;
@@ -1070,7 +1082,8 @@ static int cdr_print_h(const struct cdr *cdr, void *arg)
 			    "\"caller\":%H,\"callee\":%H,"
 			    "\"start_ms\":%lld,\"answer_ms\":%lld,"
 			    "\"end_ms\":%lld,\"disposition\":%H,"
-			    "\"cause\":%u,\"reason\":%H}",
+			    "\"cause\":%u,\"reason\":%H,"
+			    "\"quality\":{\"caller\":%H,\"callee\":%H}}",
 			    w->n ? "," : "",
 			    (long long)cdr->id,
 			    api_json_str, cdr->call_id,
@@ -1081,7 +1094,9 @@ static int cdr_print_h(const struct cdr *cdr, void *arg)
 			    (long long)cdr->end_ms,
 			    api_json_str, cdr->disposition,
 			    cdr->cause,
-			    api_json_str, cdr->reason);
+			    api_json_str, cdr->reason,
+			    quality_print, &cdr->q_caller,
+			    quality_print, &cdr->q_callee);
 	++w->n;
 	q->last = cdr->id;
 

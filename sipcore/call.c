@@ -80,6 +80,80 @@ static void cdr_write(struct call *call)
 }
 
 
+/* a number of a quality object, whether JSON wrote it as int or not */
+static double quality_num(const struct odict *q, const char *key)
+{
+	const struct odict_entry *e = odict_lookup(q, key);
+
+	if (!e)
+		return 0;
+
+	return e->type == ODICT_DOUBLE ? e->u.dbl :
+		e->type == ODICT_INT ? (double)e->u.integer : 0;
+}
+
+
+/* the relay's last word on a call's legs: their quality, into the CDR */
+static void delete_resp_handler(int err, const struct odict *reply,
+				void *arg)
+{
+	int64_t *cdr_id = arg;
+	struct cdr_quality qv[2];
+	const struct odict_entry *legs;
+	struct le *le;
+
+	memset(qv, 0, sizeof(qv));
+	legs = err ? NULL : odict_get_type(reply, ODICT_ARRAY, "legs");
+
+	for (le = legs ? list_head(&legs->u.odict->lst) : NULL; le;
+	     le = le->next) {
+		const struct odict_entry *leg = le->data, *q;
+		const char *name;
+		int i;
+
+		if (leg->type != ODICT_OBJECT)
+			continue;
+
+		name = odict_string(leg->u.odict, "leg");
+		q = odict_get_type(leg->u.odict, ODICT_OBJECT, "quality");
+		i = !str_cmp(name, "a") ? 0 : !str_cmp(name, "b") ? 1 : -1;
+		if (i < 0 || !q || !quality_num(q->u.odict, "packets"))
+			continue;
+
+		qv[i].set = true;
+		qv[i].mos = quality_num(q->u.odict, "mos");
+		qv[i].loss_pct = quality_num(q->u.odict, "loss_pct");
+		qv[i].jitter_ms = quality_num(q->u.odict, "jitter_ms");
+	}
+
+	if ((qv[0].set || qv[1].set) &&
+	    store_cdr_quality(engine.store, *cdr_id, &qv[0], &qv[1]))
+		DEBUG_WARNING("CDR %lld: quality not written\n",
+			      (long long)*cdr_id);
+
+	mem_deref(cdr_id);
+}
+
+
+/* the relay frees the call's legs; an answered call's record gets the
+ * media quality it measured */
+static void relay_delete(struct call *call)
+{
+	int64_t *cdr_id = NULL;
+
+	if (call->cdr.id && call->cdr.answer_ms) {
+		cdr_id = mem_zalloc(sizeof(*cdr_id), NULL);
+		if (cdr_id)
+			*cdr_id = call->cdr.id;
+	}
+
+	if (relay_request(NULL, cdr_id ? delete_resp_handler : NULL, cdr_id,
+			  "\"command\":\"delete\",\"call\":\"%s\"",
+			  call->rid))
+		mem_deref(cdr_id);
+}
+
+
 /* the record says how it ended, then everything goes */
 static void call_end(struct call *call, uint16_t cause, const char *reason)
 {
@@ -95,8 +169,7 @@ static void call_end(struct call *call, uint16_t cause, const char *reason)
 		   call->cdr.caller, call->cdr.callee, cause, call->cdr.reason);
 
 	if (call->relayed)
-		(void)relay_request(NULL, NULL, NULL, "\"command\":\"delete\","
-				    "\"call\":\"%s\"", call->rid);
+		relay_delete(call);
 
 	mem_deref(call);
 }
@@ -494,18 +567,35 @@ static struct call *call_find(const char *rid)
 void callengine_relay_event(const char *event, const struct odict *msg,
 			    void *arg)
 {
+	const char *leg, *digit;
 	struct call *call;
 	(void)arg;
 
-	if (str_cmp(event, "timeout"))
+	call = call_find(odict_string(msg, "call"));
+	if (!call)
 		return;
 
-	call = call_find(odict_string(msg, "call"));
-	if (!call || !call->br || bridge_held(call->br))
+	leg = odict_string(msg, "leg");
+
+	if (!str_cmp(event, "dtmf")) {
+		digit = odict_string(msg, "digit");
+		if (!digit || strlen(digit) != 1 ||
+		    !strchr("0123456789*#ABCD", digit[0]))
+			return;
+
+		DEBUG_INFO("%s: %s pressed %s (%s)\n", call->cdr.call_id,
+			   !str_cmp(leg, "a") ? "caller" : "callee", digit,
+			   odict_string(msg, "source"));
+		leg_dtmf(!str_cmp(leg, "a") ? call->in : call->out, digit[0]);
+		return;
+	}
+
+	if (str_cmp(event, "timeout") || !call->br ||
+	    bridge_held(call->br))
 		return;
 
 	DEBUG_NOTICE("%s: no media from leg %s: hanging up\n",
-		     call->cdr.call_id, odict_string(msg, "leg"));
+		     call->cdr.call_id, leg);
 	call_end(call, 200, "RTP timeout");
 }
 

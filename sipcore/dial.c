@@ -138,6 +138,9 @@ static void fork_event_handler(struct leg *leg, enum leg_event ev,
 		if (list_isempty(&d->forkl) && !ring_next(d))
 			fail(d);
 		break;
+
+	default:
+		break;
 	}
 }
 

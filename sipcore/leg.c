@@ -78,7 +78,7 @@ static void destructor(void *arg)
 static void event(struct leg *leg, enum leg_event ev, uint16_t scode,
 		  const char *reason, const struct mbuf *sdp)
 {
-	struct leg_evinfo info = {scode, reason, sdp};
+	struct leg_evinfo info = {scode, reason, sdp, 0};
 
 	if (leg->eventh)
 		leg->eventh(leg, ev, &info, leg->arg);
@@ -686,4 +686,19 @@ void leg_hangup_all(void)
 uint32_t leg_count(void)
 {
 	return list_count(&legs.legl);
+}
+
+
+/**
+ * Report a key its party pressed (the relay heard it) to the leg's owner
+ *
+ * @param leg   Leg
+ * @param digit '0'-'9', '*', '#', 'A'-'D'
+ */
+void leg_dtmf(struct leg *leg, char digit)
+{
+	struct leg_evinfo info = {0, NULL, NULL, digit};
+
+	if (leg && leg->eventh)
+		leg->eventh(leg, LEG_EV_DTMF, &info, leg->arg);
 }

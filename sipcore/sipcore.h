@@ -107,6 +107,14 @@ struct contact_rec {
 };
 
 /** A call detail record */
+/** Media quality of what the relay received from one party */
+struct cdr_quality {
+	bool set;                      /**< Measured                      */
+	double mos;                    /**< Estimated MOS                 */
+	double loss_pct;               /**< Packet loss, %                */
+	double jitter_ms;              /**< Interarrival jitter           */
+};
+
 struct cdr {
 	int64_t id;                    /**< Row id (read only)            */
 	char call_id[128];             /**< Our call id                   */
@@ -118,6 +126,8 @@ struct cdr {
 	char disposition[16];          /**< ANSWERED, BUSY, NOANSWER, ... */
 	uint16_t cause;                /**< Final SIP status              */
 	char reason[64];               /**< Why it ended                  */
+	struct cdr_quality q_caller;   /**< From the caller (list only)   */
+	struct cdr_quality q_callee;   /**< From the callee (list only)   */
 };
 
 typedef int (store_ext_h)(const struct ext *ext, void *arg);
@@ -141,6 +151,7 @@ enum store_stmt {
 	STMT_CDR_ADD,
 	STMT_CDR_UPDATE,
 	STMT_CDR_LIST,
+	STMT_CDR_QUALITY,
 	STMT_SETTING_GET,
 	STMT_SETTING_PUT,
 	STMT_COUNT
@@ -171,6 +182,9 @@ int  store_contact_del_aor(struct store *st, const char *aor);
 int  store_contact_list(struct store *st, store_contact_h *h, void *arg);
 int  store_cdr_add(struct store *st, struct cdr *cdr);
 int  store_cdr_update(struct store *st, const struct cdr *cdr);
+int  store_cdr_quality(struct store *st, int64_t id,
+		       const struct cdr_quality *caller,
+		       const struct cdr_quality *callee);
 int  store_cdr_list(struct store *st, uint32_t limit, int64_t before_id,
 		    store_cdr_h *h, void *arg);
 int  store_setting_get(struct store *st, const char *key, char *val,

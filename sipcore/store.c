@@ -68,8 +68,14 @@ static const char *sqlv[STMT_COUNT] = {
 		" disposition = ?4, cause = ?5, reason = ?6 WHERE id = ?1",
 	[STMT_CDR_LIST] =
 		"SELECT id, call_id, caller, callee, start_ms, answer_ms,"
-		" end_ms, disposition, cause, reason FROM cdrs"
+		" end_ms, disposition, cause, reason, caller_mos,"
+		" caller_loss_pct, caller_jitter_ms, callee_mos,"
+		" callee_loss_pct, callee_jitter_ms FROM cdrs"
 		" WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
+	[STMT_CDR_QUALITY] =
+		"UPDATE cdrs SET caller_mos = ?2, caller_loss_pct = ?3,"
+		" caller_jitter_ms = ?4, callee_mos = ?5,"
+		" callee_loss_pct = ?6, callee_jitter_ms = ?7 WHERE id = ?1",
 	[STMT_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
 	[STMT_SETTING_PUT] =
 		"INSERT INTO settings (key, value) VALUES (?1, ?2)"

@@ -68,6 +68,60 @@ int store_cdr_update(struct store *st, const struct cdr *cdr)
 }
 
 
+static void quality_bind(sqlite3_stmt *stmt, int col,
+			 const struct cdr_quality *q)
+{
+	if (!q || !q->set) {
+		sqlite3_bind_null(stmt, col);
+		sqlite3_bind_null(stmt, col + 1);
+		sqlite3_bind_null(stmt, col + 2);
+		return;
+	}
+
+	sqlite3_bind_double(stmt, col, q->mos);
+	sqlite3_bind_double(stmt, col + 1, q->loss_pct);
+	sqlite3_bind_double(stmt, col + 2, q->jitter_ms);
+}
+
+
+static void quality_read(struct cdr_quality *q, sqlite3_stmt *stmt,
+			 int col)
+{
+	q->set = sqlite3_column_type(stmt, col) != SQLITE_NULL;
+	q->mos = sqlite3_column_double(stmt, col);
+	q->loss_pct = sqlite3_column_double(stmt, col + 1);
+	q->jitter_ms = sqlite3_column_double(stmt, col + 2);
+}
+
+
+/**
+ * Record the media quality of a call (the relay measures it to the end)
+ *
+ * @param st     Store
+ * @param id     CDR row id
+ * @param caller What came from the caller, NULL: not measured
+ * @param callee What came from the callee, NULL: not measured
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_cdr_quality(struct store *st, int64_t id,
+		      const struct cdr_quality *caller,
+		      const struct cdr_quality *callee)
+{
+	sqlite3_stmt *stmt;
+
+	if (!st || !id)
+		return EINVAL;
+
+	stmt = store_stmt(st, STMT_CDR_QUALITY);
+	sqlite3_bind_int64(stmt, 1, id);
+	quality_bind(stmt, 2, caller);
+	quality_bind(stmt, 5, callee);
+
+	return store_step(st, stmt, NULL);
+}
+
+
 /**
  * List call detail records, newest first
  *
@@ -110,6 +164,8 @@ int store_cdr_list(struct store *st, uint32_t limit, int64_t before_id,
 		store_text(cdr.disposition, sizeof(cdr.disposition), stmt, 7);
 		cdr.cause = (uint16_t)sqlite3_column_int(stmt, 8);
 		store_text(cdr.reason, sizeof(cdr.reason), stmt, 9);
+		quality_read(&cdr.q_caller, stmt, 10);
+		quality_read(&cdr.q_callee, stmt, 13);
 
 		err = h(&cdr, arg);
 		if (err)

@@ -52,6 +52,14 @@ static const char *migrationv[] = {
 
 	/* 2: SRTP offered to an extension's phones (enum ext_srtp) */
 	"ALTER TABLE extensions ADD COLUMN srtp INTEGER NOT NULL DEFAULT 0;",
+
+	/* 3: media quality per call, from the relay (NULL: not measured) */
+	"ALTER TABLE cdrs ADD COLUMN caller_mos REAL;"
+	"ALTER TABLE cdrs ADD COLUMN caller_loss_pct REAL;"
+	"ALTER TABLE cdrs ADD COLUMN caller_jitter_ms REAL;"
+	"ALTER TABLE cdrs ADD COLUMN callee_mos REAL;"
+	"ALTER TABLE cdrs ADD COLUMN callee_loss_pct REAL;"
+	"ALTER TABLE cdrs ADD COLUMN callee_jitter_ms REAL;",
 };
 
 

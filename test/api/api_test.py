@@ -786,7 +786,8 @@ def test_restart(srv):
     c = js["cdrs"][0] if ids else {}
     check(set(c) == {"id", "call_id", "caller", "callee", "start_ms",
                      "answer_ms", "end_ms", "disposition", "cause",
-                     "reason"} and c.get("cause") == 480 and
+                     "reason", "quality"} and c.get("cause") == 480 and
+          c.get("quality") == {"caller": None, "callee": None} and
           c.get("reason") == 'no "answer" \u0001\ufffd',
           "cdr fields, escaping: %r" % c)
     st, _, js = http(srv, "GET", "/api/cdrs?limit=2&before=%d" % ids[-1])

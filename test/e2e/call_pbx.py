@@ -461,6 +461,28 @@ class Test:
                                         timeout, last))
             time.sleep(0.2)
 
+    def cdr_quality(self, cdr_id, timeout=3):
+        """The media quality the relay measured, written into the CDR
+        once it has freed the call's legs: on loopback, no loss, a MOS
+        near the E-model's best."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, body = self.sb.api("GET", "/api/cdrs?limit=20")
+            c = [c for c in (body or {}).get("cdrs", [])
+                 if c.get("id") == cdr_id]
+            q = c[0].get("quality") if c else None
+            if q and q.get("caller") and q.get("callee"):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("CDR #%s has no media quality: %r"
+                                     % (cdr_id, c))
+            time.sleep(0.2)
+        for side in ("caller", "callee"):
+            if q[side]["mos"] < 4.0 or q[side]["loss_pct"] > 1.0:
+                raise AssertionError("CDR #%s: %s media quality %r"
+                                     % (cdr_id, side, q[side]))
+        return q
+
     def call_step(self, caller, callee, hangup_by, seconds=4.0,
                   check_cdr=True):
         r = self.baresip_call(caller, callee, hangup_by, seconds, 2.5)
@@ -471,10 +493,15 @@ class Test:
         if check_cdr:
             ids = {r["ea"].get("id"), r["eb"].get("id")} - {None}
             c, how = self.cdr_for(ids, caller, callee)
-            out += ("; CDR #%s %s %s->%s talk %.1f s (matched by %s)"
+            q = self.cdr_quality(c["id"])
+            out += ("; CDR #%s %s %s->%s talk %.1f s (matched by %s), "
+                    "MOS %.2f/%.2f, loss %.1f/%.1f %%, jitter %.1f/%.1f ms"
                     % (c.get("id"), c.get("disposition"), c.get("caller"),
                        c.get("callee"),
-                       (c["end_ms"] - c["answer_ms"]) / 1000.0, how))
+                       (c["end_ms"] - c["answer_ms"]) / 1000.0, how,
+                       q["caller"]["mos"], q["callee"]["mos"],
+                       q["caller"]["loss_pct"], q["callee"]["loss_pct"],
+                       q["caller"]["jitter_ms"], q["callee"]["jitter_ms"]))
         settle_names()
         return out
 

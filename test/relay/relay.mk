@@ -10,7 +10,8 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_session.c \
 	test/relay/test_codec.c \
 	test/relay/test_jitter.c \
-	test/relay/test_sdes.c
+	test/relay/test_sdes.c \
+	test/relay/test_rtpstat.c
 test_relay_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/test/unit
 test_relay_relaytest_LDADD = $(RELAY_LIBS)
 TESTS += test/relay/relaytest

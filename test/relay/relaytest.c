@@ -28,6 +28,7 @@ static const struct test testv[] = {
 	TEST(test_session_srtp),
 	TEST(test_sdes_parse),
 	TEST(test_sdes_srtp),
+	TEST(test_rtpstat),
 	TEST(test_codec_roundtrip),
 	TEST(test_codec_conceal),
 	TEST(test_codec_garbage),

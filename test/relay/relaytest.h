@@ -20,6 +20,7 @@ int test_session_transcode(void);
 int test_session_srtp(void);
 int test_sdes_parse(void);
 int test_sdes_srtp(void);
+int test_rtpstat(void);
 int test_codec_roundtrip(void);
 int test_codec_conceal(void);
 int test_codec_garbage(void);

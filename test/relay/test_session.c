@@ -116,17 +116,25 @@ static void teardown(struct fixture *f)
 }
 
 
-/* the text as a string, and whether it holds a line */
+/* does the text hold a string? */
+static bool has_text(struct mbuf *mb, const char *text)
+{
+	if (mbuf_write_u8(mb, 0))
+		return false;
+	--mb->end;
+
+	return strstr((const char *)mb->buf, text) != NULL;
+}
+
+
+/* does the text hold a line? */
 static bool has_line(struct mbuf *mb, const char *line)
 {
 	char want[256];
 
 	(void)re_snprintf(want, sizeof(want), "%s\r\n", line);
-	if (mbuf_write_u8(mb, 0))
-		return false;
-	--mb->end;
 
-	return strstr((const char *)mb->buf, want) != NULL;
+	return has_text(mb, want);
 }
 
 
@@ -174,11 +182,11 @@ int test_session_offer(void)
 	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/SAVP 0 8 9"
 			  " 111", sa_port(&f.b->rtp.local));
 	TEST_ASSERT(has_line(f.mb, line));
-	TEST_ASSERT(strstr((char *)f.mb->buf, "WVNfX19zZW1jdGwg") == NULL);
-	TEST_ASSERT(strstr((char *)f.mb->buf,
-			   "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
-	TEST_ASSERT(strstr((char *)f.mb->buf,
-			   "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
+	TEST_ASSERT(!has_text(f.mb, "WVNfX19zZW1jdGwg"));
+	TEST_ASSERT(has_text(f.mb,
+			     "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+	TEST_ASSERT(has_text(f.mb,
+			     "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"));
 
 	/* the core may ask for plain RTP toward B */
 	mbuf_reset(f.mb);
@@ -186,7 +194,7 @@ int test_session_offer(void)
 	(void)re_snprintf(line, sizeof(line), "m=audio %u RTP/AVP 0 8 9"
 			  " 111", sa_port(&f.b->rtp.local));
 	TEST_ASSERT(has_line(f.mb, line));
-	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:") == NULL);
+	TEST_ASSERT(!has_text(f.mb, "a=crypto:"));
 
 	/* RTP/SAVP with no key the relay can use */
 	TEST_EQUALS(ENOTSUP, offer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
@@ -532,7 +540,7 @@ int test_session_srtp(void)
 							    + 1, ':') + 1) > 0);
 	mbuf_reset(f.mb);
 	TEST_CHECK(session_offer(f.a, f.b, sdp, SRTP_OFF, f.mb));
-	TEST_ASSERT(strstr((char *)f.mb->buf, "a=crypto:") == NULL);
+	TEST_ASSERT(!has_text(f.mb, "a=crypto:"));
 	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
 	leg_set_remote(f.a, &pa->local, &st);
 
@@ -542,7 +550,7 @@ int test_session_srtp(void)
 	leg_set_remote(f.b, &pb->local, &st);
 
 	/* A's answer: RTP/SAVP, its tag and suite, the relay's key */
-	TEST_ASSERT(strstr((char *)f.mb->buf, "RTP/SAVP 0\r\n"));
+	TEST_ASSERT(has_text(f.mb, "RTP/SAVP 0\r\n"));
 	TEST_CHECK(crypto_of(&kr, f.mb));
 	TEST_EQUALS(5, kr.tag);
 	TEST_EQUALS(SDES_AES_CM_80, kr.suite);

@@ -74,7 +74,7 @@ int test_store(void)
 	tmp_remove(path);
 
 	TEST_CHECK(store_open(&st, path));
-	TEST_EQUALS(2, store_schema_version(st));
+	TEST_EQUALS(3, store_schema_version(st));
 
 	memset(&ext, 0, sizeof(ext));
 	str_ncpy(ext.number, "1001", sizeof(ext.number));
@@ -130,6 +130,12 @@ int test_store(void)
 	cdr.end_ms = 3;
 	cdr.cause = 200;
 	TEST_CHECK(store_cdr_update(st, &cdr));
+	{
+		const struct cdr_quality qa = {true, 4.3, 0.5, 2.5};
+
+		/* only the caller's side measured */
+		TEST_CHECK(store_cdr_quality(st, cdr.id, &qa, NULL));
+	}
 
 	TEST_CHECK(store_setting_put(st, "k", "v1"));
 	TEST_CHECK(store_setting_put(st, "k", "v2"));
@@ -148,6 +154,9 @@ int test_store(void)
 	TEST_EQUALS(3, cdr2.end_ms);
 	TEST_EQUALS(200, cdr2.cause);
 	TEST_STRCMP("ANSWERED", cdr2.disposition);
+	TEST_ASSERT(cdr2.q_caller.set && !cdr2.q_callee.set);
+	TEST_ASSERT(cdr2.q_caller.mos == 4.3 && cdr2.q_caller.loss_pct == 0.5
+		    && cdr2.q_caller.jitter_ms == 2.5);
 
 	TEST_CHECK(store_setting_get(st, "k", val, sizeof(val)));
 	TEST_STRCMP("v2", val);
@@ -193,12 +202,12 @@ int test_store_migrate(void)
 	TEST_CHECK(store_open(&st, path));
 	st = mem_deref(st);
 	TEST_CHECK(store_open(&st, path));
-	TEST_EQUALS(2, store_schema_version(st));
+	TEST_EQUALS(3, store_schema_version(st));
 	st = mem_deref(st);
 	tmp_remove(path);
 
 	/* a version 1 store keeps its extensions; they get SRTP off (a
-	 * version 1 file is made from a new one: the column dropped) */
+	 * version 1 file is made from a new one: the new columns dropped) */
 	{
 		struct ext ext, got;
 
@@ -213,15 +222,21 @@ int test_store_migrate(void)
 		st = mem_deref(st);
 
 		TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
-		TEST_ASSERT(sqlite3_exec(db, "ALTER TABLE extensions DROP"
-					 " COLUMN srtp; PRAGMA user_version"
-					 " = 1", NULL, NULL, NULL) ==
+		TEST_ASSERT(sqlite3_exec(db,
+			"ALTER TABLE extensions DROP COLUMN srtp;"
+			"ALTER TABLE cdrs DROP COLUMN caller_mos;"
+			"ALTER TABLE cdrs DROP COLUMN caller_loss_pct;"
+			"ALTER TABLE cdrs DROP COLUMN caller_jitter_ms;"
+			"ALTER TABLE cdrs DROP COLUMN callee_mos;"
+			"ALTER TABLE cdrs DROP COLUMN callee_loss_pct;"
+			"ALTER TABLE cdrs DROP COLUMN callee_jitter_ms;"
+			"PRAGMA user_version = 1", NULL, NULL, NULL) ==
 			    SQLITE_OK);
 		sqlite3_close(db);
 		db = NULL;
 
 		TEST_CHECK(store_open(&st, path));
-		TEST_EQUALS(2, store_schema_version(st));
+		TEST_EQUALS(3, store_schema_version(st));
 		TEST_CHECK(store_ext_get(st, "1001", &got));
 		TEST_STRCMP("Old", got.name);
 		TEST_STRCMP("1234", got.vm_pin);
