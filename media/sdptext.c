@@ -38,7 +38,7 @@ struct walk {
 	struct sdpaudio *au;      /**< Formats read here, or NULL     */
 	const struct sdpedit *edit; /**< Changes to write, or NULL    */
 	struct pl audio_eol;      /**< Line ending of the m=audio     */
-	bool eol_missing;         /**< The last line had no ending    */
+	struct pl last_eol;       /**< Ending of the last line written */
 };
 
 
@@ -122,15 +122,20 @@ static int c_line(struct walk *w, struct mbuf *mb, const struct sdp_line *ln,
 static int attrs_write(struct walk *w, struct mbuf *mb)
 {
 	static const struct pl crlf = PL("\r\n");
-	const struct pl *eol = w->audio_eol.l ? &w->audio_eol : &crlf;
+	const struct pl *eol = w->audio_eol.l &&
+		w->audio_eol.p[w->audio_eol.l - 1] == '\n' ? &w->audio_eol :
+		&crlf;
 	struct pl rest, ln;
 	int err = 0;
 
 	if (!mb || !w->edit || !str_isset(w->edit->attrs))
 		return 0;
 
-	if (w->eol_missing)
+	/* the text ended without a newline: end its last line first */
+	if (!w->last_eol.l)
 		err = mbuf_printf(mb, "%r", eol);
+	else if (w->last_eol.p[w->last_eol.l - 1] != '\n')
+		err = mbuf_write_u8(mb, '\n');
 
 	pl_set_str(&rest, w->edit->attrs);
 	while (!err && rest.l) {
@@ -142,8 +147,6 @@ static int attrs_write(struct walk *w, struct mbuf *mb)
 		if (ln.l)
 			err = mbuf_printf(mb, "%r%r", &ln, eol);
 	}
-
-	w->eol_missing = false;
 
 	return err;
 }
@@ -257,8 +260,6 @@ static int walk(struct walk *w, struct mbuf *mb, const char *sdp, size_t len,
 
 	while (!err && sdp_line_next(&rest, &ln)) {
 
-		w->eol_missing = !ln.eol.l;
-
 		if (sdp_prefix(&ln.text, "m=", &val))
 			err = m_line(w, mb, &ln, &val, rtp);
 		else if (sdp_prefix(&ln.text, "c=", &val))
@@ -271,6 +272,10 @@ static int walk(struct walk *w, struct mbuf *mb, const char *sdp, size_t len,
 			continue;
 		else if (mb)
 			err = mbuf_printf(mb, "%r%r", &ln.text, &ln.eol);
+
+		/* what ends the text written so far (a dropped line
+		 * writes nothing) */
+		w->last_eol = ln.eol;
 	}
 
 	if (!err && w->audio)

@@ -20,6 +20,7 @@ struct test {
 static const struct test testv[] = {
 	TEST(test_sdptext_golden),
 	TEST(test_sdptext_ipv6_relay),
+	TEST(test_sdptext_edit),
 	TEST(test_relay_conf),
 	TEST(test_relay_legs),
 	TEST(test_session_offer),

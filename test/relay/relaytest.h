@@ -8,6 +8,7 @@
 
 int test_sdptext_golden(void);
 int test_sdptext_ipv6_relay(void);
+int test_sdptext_edit(void);
 int test_relay_conf(void);
 int test_relay_legs(void);
 double test_tone_amplitude(const int16_t *pcm, size_t n, double hz,

@@ -202,3 +202,63 @@ int test_sdptext_ipv6_relay(void)
 	mem_deref(out);
 	return err;
 }
+
+
+/* an edit on texts that end oddly: the added lines stay lines */
+int test_sdptext_edit(void)
+{
+	static const char *inv[] = {
+		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0",
+		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r",
+		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x",
+	};
+	static const char exp[] =
+		"v=0\r\nc=IN IP4 203.0.113.7\r\nm=audio 30000 RTP/SAVP 0 8\r\n"
+		"a=rtpmap:8 PCMA/8000\r\n";
+	struct sdpedit e;
+	struct sa rtp, rtcp;
+	struct mbuf *out = NULL;
+	struct sdpaudio au;
+	size_t i;
+	int err = 0;
+
+	TEST_CHECK(sa_set_str(&rtp, "203.0.113.7", 30000));
+	TEST_CHECK(sa_set_str(&rtcp, "203.0.113.7", 30001));
+
+	memset(&e, 0, sizeof(e));
+	e.fmts = "0 8";
+	e.proto = "RTP/SAVP";
+	e.drop_crypto = true;
+	e.attrs = "a=rtpmap:8 PCMA/8000\n";
+	sdpedit_keep(&e, 0);
+
+	for (i = 0; i < ARRAY_SIZE(inv); i++) {
+		out = mem_deref(out);
+		out = mbuf_alloc(256);
+		TEST_ASSERT(out != NULL);
+		err = sdptext_rewrite(out, inv[i], strlen(inv[i]), &rtp, &rtcp,
+				      &e);
+		if (err)
+			(void)re_fprintf(stderr, "edit %zu: %m\n", i, err);
+		TEST_CHECK(err);
+		if (out->end != strlen(exp) || memcmp(out->buf, exp,
+						      out->end)) {
+			(void)re_fprintf(stderr, "edit %zu: got '%b'\n", i,
+					 out->buf, out->end);
+			TEST_ERR(EINVAL);
+		}
+
+		/* and it reads back */
+		TEST_CHECK(sdptext_audio(&au, (char *)out->buf, out->end));
+		TEST_EQUALS(2, au.fmtc);
+		TEST_EQUALS(8, au.fmtv[1].pt);
+		TEST_EQUALS(8000, au.fmtv[1].clock);
+		TEST_ASSERT(!pl_strcmp(&au.proto, "RTP/SAVP"));
+	}
+
+ out:
+	mem_deref(out);
+
+	return err;
+}
