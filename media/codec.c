@@ -3,8 +3,9 @@
  *
  * G.711 uses rem's tables, G.722 SpanDSP, Opus libopus. Loss is
  * concealed by Opus itself (from the next packet's in-band FEC when it
- * is there, RFC 6716 section 2.1.7) and by SpanDSP's PLC for the others,
- * which keeps the tail of the good audio to repeat it.
+ * is there, RFC 6716 section 2.1.7); for the others the last good 20 ms
+ * are repeated, fading out over five lost frames (SpanDSP 0.0.6's PLC
+ * copies overlapping memory with memcpy, which the fuzzer caught).
  *
  * Opus runs at the rate of the other leg (a narrowband leg: 8 kHz, no
  * resampling) with complexity 5: the issue's cost ceiling is 150
@@ -27,6 +28,8 @@ enum {
 	OPUS_COMPLEXITY = 5,
 	OPUS_LOSS_PERC  = 5,      /**< Loss the FEC is sized for, %   */
 	OPUS_MAX_FRAME  = 5760,   /**< 120 ms at 48 kHz               */
+	HIST_MAX        = 320,    /**< 20 ms at 16 kHz, repeated      */
+	FADE_FRAMES     = 5,      /**< Lost frames to silence         */
 };
 
 static const struct codec_info infov[CODEC_COUNT] = {
@@ -44,7 +47,10 @@ struct codec {
 	OpusDecoder *odec;        /**< Opus                           */
 	g722_encode_state_t *genc;/**< G.722                          */
 	g722_decode_state_t *gdec;/**< G.722                          */
-	plc_state_t *plc;         /**< G.711 and G.722 concealment    */
+	int16_t hist[HIST_MAX];   /**< Last good audio (not Opus)     */
+	size_t hist_n;            /**< Samples in it                  */
+	size_t hist_pos;          /**< Where repeating goes on        */
+	unsigned lost;            /**< Frames made up in a row        */
 };
 
 
@@ -60,8 +66,6 @@ static void destructor(void *arg)
 		g722_encode_free(c->genc);
 	if (c->gdec)
 		g722_decode_free(c->gdec);
-	if (c->plc)
-		plc_free(c->plc);
 }
 
 
@@ -175,12 +179,9 @@ int codec_alloc(struct codec **cp, int id, uint32_t srate)
 		c->gdec = g722_decode_init(NULL, 64000, 0);
 		if (!c->genc || !c->gdec)
 			err = ENOMEM;
-		/*@fallthrough@*/
+		break;
 
 	default:
-		c->plc = plc_init(NULL);
-		if (!c->plc)
-			err = ENOMEM;
 		break;
 	}
 
@@ -305,9 +306,36 @@ int codec_decode(struct codec *c, int16_t *pcm, size_t *n,
 		return 0;
 	}
 
-	(void)plc_rx(c->plc, pcm, (int)*n);
+	/* the last 20 ms (or the frame, if shorter) for concealment */
+	c->hist_n = min(*n, (size_t)(c->srate / 50));
+	memcpy(c->hist, &pcm[*n - c->hist_n], c->hist_n * sizeof(*pcm));
+	c->hist_pos = 0;
+	c->lost = 0;
 
 	return 0;
+}
+
+
+/* repeat the last good audio, fading out frame by frame */
+static void conceal_repeat(struct codec *c, int16_t *pcm, size_t n)
+{
+	size_t i;
+
+	if (!c->hist_n || c->lost >= FADE_FRAMES) {
+		memset(pcm, 0, n * sizeof(*pcm));
+		return;
+	}
+
+	for (i = 0; i < n; i++) {
+		/* from this frame's level down to the next one's */
+		int32_t gain = (int32_t)((FADE_FRAMES - c->lost) * n - i);
+
+		pcm[i] = (int16_t)(c->hist[c->hist_pos] * gain /
+				   (int32_t)(FADE_FRAMES * n));
+		c->hist_pos = (c->hist_pos + 1) % c->hist_n;
+	}
+
+	++c->lost;
 }
 
 
@@ -331,7 +359,7 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n,
 		return EINVAL;
 
 	if (c->info->id != CODEC_OPUS) {
-		(void)plc_fillin(c->plc, pcm, (int)n);
+		conceal_repeat(c, pcm, n);
 		return 0;
 	}
 

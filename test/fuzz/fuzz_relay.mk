@@ -2,14 +2,20 @@
 #
 #   ./configure --enable-fuzz CC=clang
 #   make test/fuzz/fuzz_relay_sdp test/fuzz/fuzz_relay_ctrl
+#   make test/fuzz/fuzz_relay_rtp
+#   test/fuzz/fuzz_relay_rtp  -max_total_time=60 corpus-rtp/ \
+#	test/fuzz/corpus/relay-rtp
 #   test/fuzz/fuzz_relay_sdp  -max_total_time=60 corpus-sdp/ \
 #	test/fuzz/corpus/relay-sdp
 #   test/fuzz/fuzz_relay_ctrl -max_total_time=60 -close_fd_mask=1 \
-#	corpus-ctrl/ test/fuzz/corpus/relay-ctrl
+#	-print_funcs=0 corpus-ctrl/ test/fuzz/corpus/relay-ctrl
 #
 # (the first directory collects what the fuzzer finds; the seeds stay as
 # they are). fuzz_relay_ctrl runs with -close_fd_mask=1 (libre's JSON
-# decoder prints what it cannot read to stdout) and binds real UDP ports,
+# decoder prints what it cannot read to stdout) and -print_funcs=0 (it
+# checks that no descriptor is left open after each input, and printing
+# a newly covered function starts llvm-symbolizer on a pipe that stays
+# open), and binds real UDP ports,
 # 47910-47915 on 127.0.0.1: instances run side by side (-jobs) share the
 # range and simply see "no free port pair" more often.
 #
@@ -26,7 +32,8 @@ if FUZZ
 RELAY_FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 
-noinst_PROGRAMS += test/fuzz/fuzz_relay_sdp test/fuzz/fuzz_relay_ctrl
+noinst_PROGRAMS += test/fuzz/fuzz_relay_sdp test/fuzz/fuzz_relay_ctrl \
+	test/fuzz/fuzz_relay_rtp
 
 test_fuzz_fuzz_relay_sdp_SOURCES = test/fuzz/fuzz_relay_sdp.c \
 	media/sdptext.c
@@ -40,7 +47,15 @@ test_fuzz_fuzz_relay_ctrl_SOURCES = test/fuzz/fuzz_relay_ctrl.c \
 test_fuzz_fuzz_relay_ctrl_CFLAGS = $(AM_CFLAGS) $(RELAY_FUZZ_FLAGS)
 test_fuzz_fuzz_relay_ctrl_LDFLAGS = $(AM_LDFLAGS) $(RELAY_FUZZ_FLAGS)
 test_fuzz_fuzz_relay_ctrl_LDADD = $(RELAY_LIBS)
+
+test_fuzz_fuzz_relay_rtp_SOURCES = test/fuzz/fuzz_relay_rtp.c \
+	media/rtp.c media/rtpstat.c media/jitter.c media/path.c \
+	media/codec.c media/resamp.c media/dtmf.c media/srtp_pair.c
+test_fuzz_fuzz_relay_rtp_CFLAGS = $(AM_CFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_rtp_LDFLAGS = $(AM_LDFLAGS) $(RELAY_FUZZ_FLAGS)
+test_fuzz_fuzz_relay_rtp_LDADD = $(RELAY_LIBS)
 endif
 
 EXTRA_DIST += test/fuzz/fuzz_relay_sdp.c test/fuzz/fuzz_relay_ctrl.c \
-	test/fuzz/corpus/relay-sdp test/fuzz/corpus/relay-ctrl
+	test/fuzz/fuzz_relay_rtp.c test/fuzz/corpus/relay-sdp \
+	test/fuzz/corpus/relay-ctrl test/fuzz/corpus/relay-rtp
