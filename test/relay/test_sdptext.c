@@ -207,11 +207,13 @@ int test_sdptext_ipv6_relay(void)
 /* an edit on texts that end oddly: the added lines stay lines */
 int test_sdptext_edit(void)
 {
+	static const char dropped_last[] =
+		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x";
 	static const char *inv[] = {
 		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0",
 		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r",
-		"v=0\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\n"
-		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x",
+		dropped_last,
 	};
 	static const char exp[] =
 		"v=0\r\nc=IN IP4 203.0.113.7\r\nm=audio 30000 RTP/SAVP 0 8\r\n"
