@@ -1,56 +1,37 @@
 /**
- * @file codec.c  PCMU, PCMA, G.722 and Opus behind one interface
+ * @file codec.c  The codec table, and one interface over its codecs
  *
- * G.711 uses rem's tables, G.722 SpanDSP, Opus libopus. Loss is
- * concealed by Opus itself (from the next packet's in-band FEC when it
- * is there, RFC 6716 section 2.1.7); for the others the last good 20 ms
- * are repeated, fading out over five lost frames (SpanDSP 0.0.6's PLC
- * copies overlapping memory with memcpy, which the fuzzer caught).
+ * PCMU, PCMA and G.722 live in codec_g7xx.c, Opus in codec_opus.c; a
+ * struct codec holds one of them and the rate it runs at.
  *
- * Opus runs at the rate of the other leg (a narrowband leg: 8 kHz, no
- * resampling) with complexity 5: the issue's cost ceiling is 150
- * transcoded calls per core.
+ * The RTP clock is not always the PCM rate: G.722's rtpmap says 8000
+ * for its 16 kHz audio (an error kept for compatibility, RFC 3551
+ * section 4.5.2), and Opus always counts 48000 a second whatever rate
+ * it runs at (RFC 7587 section 4.1).
  */
-#include <string.h>
-#include <strings.h>
 #include <re.h>
-#include <rem_g711.h>
-#include <opus/opus.h>
-#include <spandsp.h>
 #include "codec.h"
 
-#define DEBUG_MODULE "codec"
-#define DEBUG_LEVEL 6
-#include <re_dbg.h>
 
-
-enum {
-	OPUS_COMPLEXITY = 5,
-	OPUS_LOSS_PERC  = 5,      /**< Loss the FEC is sized for, %   */
-	OPUS_MAX_FRAME  = 5760,   /**< 120 ms at 48 kHz               */
-	HIST_MAX        = 320,    /**< 20 ms at 16 kHz, repeated      */
-	FADE_FRAMES     = 5,      /**< Lost frames to silence         */
-};
-
+/*
+ * Opus: we can use in-band FEC when we decode (useinbandfec=1). Mono
+ * and variable bitrate are the defaults (RFC 7587 section 6.1), so
+ * they are not spelled out. minptime, which some offer, is not an
+ * RFC 7587 parameter.
+ */
 static const struct codec_info infov[CODEC_COUNT] = {
-	{CODEC_PCMU, "PCMU",  0,  8000, 1,  8000, NULL},
-	{CODEC_PCMA, "PCMA",  8,  8000, 1,  8000, NULL},
-	{CODEC_G722, "G722",  9,  8000, 1, 16000, NULL},
+	{CODEC_PCMU, "PCMU",   0,  8000, 1,  8000, NULL},
+	{CODEC_PCMA, "PCMA",   8,  8000, 1,  8000, NULL},
+	{CODEC_G722, "G722",   9,  8000, 1, 16000, NULL},
 	{CODEC_OPUS, "opus", 111, 48000, 2, 48000, "useinbandfec=1"},
 };
 
-/** Encoder and decoder of one leg */
+/** Encoder and decoder of one leg's codec */
 struct codec {
 	const struct codec_info *info; /**< Which codec               */
 	uint32_t srate;           /**< PCM rate                       */
-	OpusEncoder *oenc;        /**< Opus                           */
-	OpusDecoder *odec;        /**< Opus                           */
-	g722_encode_state_t *genc;/**< G.722                          */
-	g722_decode_state_t *gdec;/**< G.722                          */
-	int16_t hist[HIST_MAX];   /**< Last good audio (not Opus)     */
-	size_t hist_n;            /**< Samples in it                  */
-	size_t hist_pos;          /**< Where repeating goes on        */
-	unsigned lost;            /**< Frames made up in a row        */
+	struct codec_g7xx *g7xx;  /**< PCMU, PCMA, G.722              */
+	struct codec_opus *opus;  /**< Opus                           */
 };
 
 
@@ -58,27 +39,21 @@ static void destructor(void *arg)
 {
 	struct codec *c = arg;
 
-	if (c->oenc)
-		opus_encoder_destroy(c->oenc);
-	if (c->odec)
-		opus_decoder_destroy(c->odec);
-	if (c->genc)
-		g722_encode_free(c->genc);
-	if (c->gdec)
-		g722_decode_free(c->gdec);
+	mem_deref(c->g7xx);
+	mem_deref(c->opus);
 }
 
 
 /**
  * A codec's description
  *
- * @param id enum codec_id
+ * @param id Codec
  *
  * @return The description, NULL if id is out of range
  */
-const struct codec_info *codec_info(int id)
+const struct codec_info *codec_info(enum codec_id id)
 {
-	if (id < 0 || id >= CODEC_COUNT)
+	if ((unsigned)id >= CODEC_COUNT)
 		return NULL;
 
 	return &infov[id];
@@ -97,12 +72,12 @@ const struct codec_info *codec_find(const struct pl *name, uint32_t clock)
 {
 	size_t i;
 
-	if (!name)
+	if (!pl_isset(name))
 		return NULL;
 
 	for (i = 0; i < ARRAY_SIZE(infov); i++) {
-		if (!pl_strcasecmp(name, infov[i].name) &&
-		    infov[i].clock == clock)
+		if (infov[i].clock == clock &&
+		    !pl_strcasecmp(name, infov[i].name))
 			return &infov[i];
 	}
 
@@ -110,32 +85,27 @@ const struct codec_info *codec_find(const struct pl *name, uint32_t clock)
 }
 
 
-static int opus_setup(struct codec *c)
+/**
+ * The codec a static payload type stands for (a format with no rtpmap)
+ *
+ * @param pt Payload type
+ *
+ * @return The description, NULL for a dynamic type or one not ours
+ */
+const struct codec_info *codec_find_pt(uint8_t pt)
 {
-	int e;
+	size_t i;
 
-	c->oenc = opus_encoder_create((opus_int32)c->srate, 1,
-				      OPUS_APPLICATION_VOIP, &e);
-	if (!c->oenc) {
-		DEBUG_WARNING("opus encoder: %s\n", opus_strerror(e));
-		return ENOMEM;
+	/* 96-127 mean nothing without an rtpmap (RFC 3551 section 6) */
+	if (pt >= 96)
+		return NULL;
+
+	for (i = 0; i < ARRAY_SIZE(infov); i++) {
+		if (infov[i].pt == pt)
+			return &infov[i];
 	}
 
-	c->odec = opus_decoder_create((opus_int32)c->srate, 1, &e);
-	if (!c->odec) {
-		DEBUG_WARNING("opus decoder: %s\n", opus_strerror(e));
-		return ENOMEM;
-	}
-
-	(void)opus_encoder_ctl(c->oenc, OPUS_SET_COMPLEXITY(OPUS_COMPLEXITY));
-	(void)opus_encoder_ctl(c->oenc, OPUS_SET_INBAND_FEC(1));
-	(void)opus_encoder_ctl(c->oenc,
-			       OPUS_SET_PACKET_LOSS_PERC(OPUS_LOSS_PERC));
-	(void)opus_encoder_ctl(c->oenc, OPUS_SET_BITRATE(
-				       c->srate <= 8000 ? 20000 :
-				       c->srate <= 16000 ? 28000 : 32000));
-
-	return 0;
+	return NULL;
 }
 
 
@@ -143,16 +113,23 @@ static int opus_setup(struct codec *c)
  * Make the encoder and decoder of a codec
  *
  * @param cp    Returned codec
- * @param id    enum codec_id
- * @param srate PCM rate: the codec's own; Opus also 8000 or 16000
+ * @param id    Codec
+ * @param srate PCM rate on our side: the codec's own; Opus also 8000
+ *              or 16000 (the rate of the other leg, so that nothing
+ *              is resampled)
+ * @param fmtp  The a=fmtp the leg's party gave for it, NULL if none;
+ *              Opus honours useinbandfec, maxaveragebitrate,
+ *              maxplaybackrate and cbr in it
  *
- * @return 0 if success, ENOTSUP for a rate the codec cannot run at
+ * @return 0 if success, EINVAL for a bad argument, ENOTSUP for a rate
+ *         the codec cannot run at
  */
-int codec_alloc(struct codec **cp, int id, uint32_t srate)
+int codec_alloc(struct codec **cp, enum codec_id id, uint32_t srate,
+		const struct pl *fmtp)
 {
 	const struct codec_info *ci = codec_info(id);
 	struct codec *c;
-	int err = 0;
+	int err;
 
 	if (!cp || !ci)
 		return EINVAL;
@@ -168,22 +145,10 @@ int codec_alloc(struct codec **cp, int id, uint32_t srate)
 	c->info = ci;
 	c->srate = srate;
 
-	switch (ci->id) {
-
-	case CODEC_OPUS:
-		err = opus_setup(c);
-		break;
-
-	case CODEC_G722:
-		c->genc = g722_encode_init(NULL, 64000, 0);
-		c->gdec = g722_decode_init(NULL, 64000, 0);
-		if (!c->genc || !c->gdec)
-			err = ENOMEM;
-		break;
-
-	default:
-		break;
-	}
+	if (ci->id == CODEC_OPUS)
+		err = codec_opus_alloc(&c->opus, srate, fmtp);
+	else
+		err = codec_g7xx_alloc(&c->g7xx, ci->id);
 
 	if (err)
 		mem_deref(c);
@@ -197,7 +162,7 @@ int codec_alloc(struct codec **cp, int id, uint32_t srate)
 /**
  * @param c Codec
  *
- * @return Its PCM rate
+ * @return Its PCM rate, 0 if c is NULL
  */
 uint32_t codec_srate(const struct codec *c)
 {
@@ -206,60 +171,31 @@ uint32_t codec_srate(const struct codec *c)
 
 
 /**
- * Encode one frame
+ * Encode one frame (packet thread)
  *
  * @param c   Codec
  * @param buf Payload out
  * @param len Its capacity in, the payload's length out
  * @param pcm Samples at the codec's PCM rate
- * @param n   Number of samples (a whole frame)
+ * @param n   Number of samples: G.722 an even number, Opus 2.5, 5, 10,
+ *            20, 40 or 60 ms
  *
- * @return 0 if success, otherwise errorcode
+ * @return 0 if success, EINVAL for a bad argument or frame size,
+ *         ENOBUFS if buf is too small
  */
 int codec_encode(struct codec *c, uint8_t *buf, size_t *len,
 		 const int16_t *pcm, size_t n)
 {
-	size_t i;
-	int r;
-
 	if (!c || !buf || !len || !pcm)
 		return EINVAL;
 
-	switch (c->info->id) {
-
-	case CODEC_PCMU:
-	case CODEC_PCMA:
-		if (*len < n)
-			return ENOBUFS;
-		for (i = 0; i < n; i++) {
-			/* rem's tables cannot negate -32768 */
-			int16_t s = pcm[i] == INT16_MIN ? -INT16_MAX : pcm[i];
-
-			buf[i] = c->info->id == CODEC_PCMU ?
-				g711_pcm2ulaw(s) : g711_pcm2alaw(s);
-		}
-		*len = n;
-		return 0;
-
-	case CODEC_G722:
-		if (*len < n / 2)
-			return ENOBUFS;
-		*len = (size_t)g722_encode(c->genc, buf, pcm, (int)n);
-		return 0;
-
-	default:
-		r = opus_encode(c->oenc, pcm, (int)n, buf,
-				(opus_int32)min(*len, (size_t)INT32_MAX));
-		if (r < 0)
-			return EBADMSG;
-		*len = (size_t)r;
-		return 0;
-	}
+	return c->opus ? codec_opus_encode(c->opus, buf, len, pcm, n) :
+		codec_g7xx_encode(c->g7xx, buf, len, pcm, n);
 }
 
 
 /**
- * Decode one payload
+ * Decode one payload (packet thread)
  *
  * @param c   Codec
  * @param pcm Samples out, at the codec's PCM rate
@@ -268,112 +204,74 @@ int codec_encode(struct codec *c, uint8_t *buf, size_t *len,
  * @param len Its length
  *
  * @return 0 if success, EBADMSG for a payload that does not decode
+ *         (empty, or not Opus), ENOBUFS if pcm is too small for it
  */
 int codec_decode(struct codec *c, int16_t *pcm, size_t *n,
 		 const uint8_t *buf, size_t len)
 {
-	size_t i;
-	int r;
-
 	if (!c || !pcm || !n || !buf)
 		return EINVAL;
 
 	if (!len)
 		return EBADMSG;
 
-	switch (c->info->id) {
-
-	case CODEC_PCMU:
-	case CODEC_PCMA:
-		len = min(len, *n);
-		for (i = 0; i < len; i++)
-			pcm[i] = c->info->id == CODEC_PCMU ?
-				g711_ulaw2pcm(buf[i]) : g711_alaw2pcm(buf[i]);
-		*n = len;
-		break;
-
-	case CODEC_G722:
-		len = min(len, *n / 2);
-		*n = (size_t)g722_decode(c->gdec, pcm, buf, (int)len);
-		break;
-
-	default:
-		r = opus_decode(c->odec, buf, (opus_int32)len, pcm,
-				(int)min(*n, (size_t)OPUS_MAX_FRAME), 0);
-		if (r < 0)
-			return EBADMSG;
-		*n = (size_t)r;
-		return 0;
-	}
-
-	/* the last 20 ms (or the frame, if shorter) for concealment */
-	c->hist_n = min(*n, (size_t)(c->srate / 50));
-	memcpy(c->hist, &pcm[*n - c->hist_n], c->hist_n * sizeof(*pcm));
-	c->hist_pos = 0;
-	c->lost = 0;
-
-	return 0;
-}
-
-
-/* repeat the last good audio, fading out frame by frame */
-static void conceal_repeat(struct codec *c, int16_t *pcm, size_t n)
-{
-	size_t i;
-
-	if (!c->hist_n || c->lost >= FADE_FRAMES) {
-		memset(pcm, 0, n * sizeof(*pcm));
-		return;
-	}
-
-	for (i = 0; i < n; i++) {
-		/* from this frame's level down to the next one's */
-		int32_t gain = (int32_t)((FADE_FRAMES - c->lost) * n - i);
-
-		pcm[i] = (int16_t)(c->hist[c->hist_pos] * gain /
-				   (int32_t)(FADE_FRAMES * n));
-		c->hist_pos = (c->hist_pos + 1) % c->hist_n;
-	}
-
-	++c->lost;
+	return c->opus ? codec_opus_decode(c->opus, pcm, n, buf, len) :
+		codec_g7xx_decode(c->g7xx, pcm, n, buf, len);
 }
 
 
 /**
- * Make up a lost frame
+ * Make up a lost frame (packet thread)
+ *
+ * Opus rebuilds it from the next packet's in-band FEC when that packet
+ * is given and carries it (RFC 6716 section 2.1.7), else extrapolates;
+ * the others repeat the last pitch period, fading (SpanDSP's PLC).
  *
  * @param c        Codec
  * @param pcm      Samples out
- * @param n        Number of samples to make
- * @param next     The next packet's payload if it is here (Opus FEC)
+ * @param n        Number of samples lost (Opus: a multiple of 2.5 ms)
+ * @param next     The next packet's payload if it is here, or NULL
  * @param next_len Its length
  *
- * @return 0 if success, otherwise errorcode
+ * @return 0 if success (pcm holds n samples), EINVAL for a bad
+ *         argument; on another error pcm holds n samples of silence
  */
 int codec_conceal(struct codec *c, int16_t *pcm, size_t n,
 		  const uint8_t *next, size_t next_len)
 {
-	int r;
-
-	if (!c || !pcm)
+	if (!c || !pcm || !n)
 		return EINVAL;
 
-	if (c->info->id != CODEC_OPUS) {
-		conceal_repeat(c, pcm, n);
+	return c->opus ? codec_opus_conceal(c->opus, pcm, n, next, next_len) :
+		codec_g7xx_conceal(c->g7xx, pcm, n);
+}
+
+
+/**
+ * How many samples a payload decodes to, without decoding it
+ *
+ * @param c   Codec
+ * @param buf Payload
+ * @param len Its length
+ *
+ * @return Samples at the codec's PCM rate, 0 if the payload is invalid
+ */
+size_t codec_samples(const struct codec *c, const uint8_t *buf, size_t len)
+{
+	if (!c || !buf || !len)
 		return 0;
-	}
 
-	n = min(n, (size_t)OPUS_MAX_FRAME);
-	r = opus_decode(c->odec, next, next ? (opus_int32)next_len : 0,
-			pcm, (int)n, next ? 1 : 0);
-	if (r < 0 && next)
-		r = opus_decode(c->odec, NULL, 0, pcm, (int)n, 0);
-	if (r < 0) {
-		memset(pcm, 0, n * sizeof(*pcm));
-		return EBADMSG;
-	}
+	switch (c->info->id) {
 
-	return 0;
+	case CODEC_OPUS:
+		return codec_opus_samples(c->opus, buf, len);
+
+	case CODEC_G722:
+		return 2 * len;
+
+	default:
+		return len;
+	}
 }
 
 
@@ -383,13 +281,12 @@ int codec_conceal(struct codec *c, int16_t *pcm, size_t n,
  * @param c Codec
  * @param n Samples at the codec's PCM rate
  *
- * @return Timestamp increment
+ * @return Timestamp increment, 0 if c is NULL
  */
 uint32_t codec_ts_step(const struct codec *c, size_t n)
 {
-	if (!c || !c->srate)
+	if (!c)
 		return 0;
 
-	/* G.722's clock says 8000 for its 16 kHz audio (RFC 3551) */
 	return (uint32_t)((uint64_t)n * c->info->clock / c->srate);
 }

@@ -7,7 +7,8 @@
  * One call handles one readable socket: recvmmsg reads up to BATCH
  * packets; under the leg's lock each is checked against the latching
  * source (the IP the core named; the first accepted packet fixes the
- * remote port: symmetric RTP, as in RFC 4961); the peer pointer is read under
+ * remote port: symmetric RTP, as in RFC 4961; after that only that
+ * address and port is the party, so nothing else on its IP is heard); the peer pointer is read under
  * the same lock, then the peer's remote under the peer's lock (never
  * both at once), and sendmmsg sends the accepted packets from the
  * peer's socket, so the far party sees the port it was given. The peer
@@ -107,6 +108,25 @@ static bool ip_equal(const struct sockaddr_storage *ss, const struct sa *sa)
 	case AF_INET6:
 		return !memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr,
 			       &sa->u.in6.sin6_addr, 16);
+
+	default:
+		return false;
+	}
+}
+
+
+/* once latched, only the latched port of that IP is the party */
+static bool port_equal(const struct sockaddr_storage *ss, const struct sa *sa)
+{
+	switch (ss->ss_family) {
+
+	case AF_INET:
+		return ((const struct sockaddr_in *)ss)->sin_port ==
+			sa->u.in.sin_port;
+
+	case AF_INET6:
+		return ((const struct sockaddr_in6 *)ss)->sin6_port ==
+			sa->u.in6.sin6_port;
 
 	default:
 		return false;
@@ -226,6 +246,7 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 		if ((h->msg_flags & MSG_TRUNC) ||
 		    h->msg_namelen > sizeof(rs->remote.u) ||
 		    !ip_equal(&fwd->from[i], &leg->source) ||
+		    (rs->latched && !port_equal(&fwd->from[i], &rs->remote)) ||
 		    (leg->srtp_in && srtp_pair_unprotect(leg->srtp_in,
 					rs->rtcp, fwd->buf[i], &len))) {
 			++ndrop;

@@ -429,9 +429,11 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 		return 0;
 
 	err = codec_alloc(&co, xc->codec_offerer,
-			  codec_rate(xc->codec_offerer, xc->codec_answerer));
+			  codec_rate(xc->codec_offerer, xc->codec_answerer),
+			  NULL);
 	err = err ? err : codec_alloc(&ca, xc->codec_answerer,
-			  codec_rate(xc->codec_answerer, xc->codec_offerer));
+			  codec_rate(xc->codec_answerer, xc->codec_offerer),
+			  NULL);
 	if (err)
 		goto out;
 

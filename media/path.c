@@ -33,12 +33,13 @@
 enum {
 	TICK_MS       = 20,     /**< Frame sent per tick            */
 	PAYLOAD_MAX   = 1500,   /**< Largest payload in or out      */
-	PCM_MAX       = 1920,   /**< 120 ms at 16 kHz: the most the
+	PCM_MAX       = 960,    /**< 60 ms at 16 kHz: the most the
 				     PCM side runs at (Opus takes the
 				     other leg's rate)              */
 	FIFO_MAX      = PCM_MAX + 640, /**< A frame, and 20 ms over */
-	JB_SLOTS      = 16,     /**< Jitter buffer packets          */
-	JB_PAYLOAD    = 512,    /**< Largest payload buffered       */
+	JB_SLOTS      = 10,     /**< Jitter buffer packets (its
+				     delay grows to half of them)   */
+	JB_PAYLOAD    = 480,    /**< Largest payload: 60 ms G.711   */
 };
 
 /** What a leg receives, transcoded for its peer */
@@ -63,10 +64,13 @@ struct path {
 	size_t last_n;            /**< Samples of the last frame      */
 	size_t fifo_n;            /**< Samples waiting to be encoded  */
 	int16_t fifo[FIFO_MAX];   /**< At the encoder's rate          */
-	int16_t pcm[PCM_MAX];     /**< A decoded frame                */
-	int16_t rpcm[PCM_MAX];    /**< The same, resampled            */
-	uint8_t pkt[12 + PAYLOAD_MAX]; /**< Frame to send             */
 };
+
+/* the working buffers of a tick: one set per packet thread, not per
+ * path (memory per call) */
+static _Thread_local int16_t tick_pcm[PCM_MAX];   /* decoded frame  */
+static _Thread_local int16_t tick_rpcm[PCM_MAX];  /* resampled      */
+static _Thread_local uint8_t tick_pkt[12 + PAYLOAD_MAX]; /* to send */
 
 
 static void destructor(void *arg)
@@ -218,17 +222,17 @@ static bool frame_pull(struct path *p)
 	const uint8_t *next = NULL;
 	size_t len = sizeof(payload), n = PCM_MAX, next_len = 0;
 	size_t out_n = PCM_MAX;
-	int16_t *src = p->pcm;
+	int16_t *src = tick_pcm;
 
 	switch (jitter_get(p->jb, payload, &len)) {
 
 	case JITTER_OK:
-		if (codec_decode(p->dec, p->pcm, &n, payload, len) || !n) {
+		if (codec_decode(p->dec, tick_pcm, &n, payload, len) || !n) {
 			n = p->last_n;
-			(void)codec_conceal(p->dec, p->pcm, n, NULL, 0);
+			(void)codec_conceal(p->dec, tick_pcm, n, NULL, 0);
 		}
 		else if (p->inband) {
-			inband(p, p->pcm, n);
+			inband(p, tick_pcm, n);
 		}
 		p->last_n = n;
 		break;
@@ -236,7 +240,7 @@ static bool frame_pull(struct path *p)
 	case JITTER_LOST:
 		n = p->last_n;
 		(void)jitter_peek_next(p->jb, &next, &next_len);
-		(void)codec_conceal(p->dec, p->pcm, n, next, next_len);
+		(void)codec_conceal(p->dec, tick_pcm, n, next, next_len);
 		break;
 
 	default:
@@ -244,9 +248,9 @@ static bool frame_pull(struct path *p)
 	}
 
 	if (p->rs) {
-		if (resamp_process(p->rs, p->rpcm, &out_n, p->pcm, n))
+		if (resamp_process(p->rs, tick_rpcm, &out_n, tick_pcm, n))
 			return true;
-		src = p->rpcm;
+		src = tick_rpcm;
 		n = out_n;
 	}
 
@@ -280,7 +284,7 @@ const uint8_t *path_tick(struct path *p, size_t *len)
 	if (p->fifo_n < need)
 		return NULL;
 
-	if (codec_encode(p->enc, &p->pkt[12], &plen, p->fifo, need))
+	if (codec_encode(p->enc, &tick_pkt[12], &plen, p->fifo, need))
 		plen = 0;
 
 	p->fifo_n -= need;
@@ -289,12 +293,12 @@ const uint8_t *path_tick(struct path *p, size_t *len)
 	if (!plen)
 		return NULL;
 
-	(void)rtp_build(p->pkt, 12, !p->sent, p->pt_out, p->seq, p->ts,
+	(void)rtp_build(tick_pkt, 12, !p->sent, p->pt_out, p->seq, p->ts,
 			p->ssrc);
 	++p->seq;
 	p->ts += codec_ts_step(p->enc, need);
 	p->sent = true;
 	*len = 12 + plen;
 
-	return p->pkt;
+	return tick_pkt;
 }

@@ -1,5 +1,8 @@
 /**
  * @file resamp.h  Mono resampling between 8, 16 and 48 kHz
+ *
+ * Made on the control thread (resamp_alloc); resamp_process runs in a
+ * packet thread and never allocates.
  */
 #ifndef MEDIA_RESAMP_H
 #define MEDIA_RESAMP_H

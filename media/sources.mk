@@ -13,6 +13,8 @@ libsbrelay_a_SOURCES = \
 	media/session.c \
 	media/codec.h \
 	media/codec.c \
+	media/codec_g7xx.c \
+	media/codec_opus.c \
 	media/resamp.h \
 	media/resamp.c \
 	media/rtp.h \

@@ -27,6 +27,7 @@ struct dial {
 	struct tmr tmr;              /**< Timeout, or deferred result  */
 	unsigned tried;              /**< Forks started in all         */
 	unsigned busy;               /**< Forks that said busy         */
+	unsigned notacc;             /**< Forks that refused the media */
 	uint16_t scode6xx;           /**< A global failure, if any     */
 	struct mbuf *offer;          /**< What the forks offer         */
 	dial_progress_h *progressh;  /**< 18x handler                  */
@@ -90,6 +91,8 @@ static void fail(struct dial *d)
 		finish(d, NULL, 480, "Temporarily Unavailable");
 	else if (d->busy == d->tried)
 		finish(d, NULL, 486, "Busy Here");
+	else if (d->notacc == d->tried)
+		finish(d, NULL, 488, "Not Acceptable Here");
 	else
 		finish(d, NULL, 480, "No Answer");
 }
@@ -127,6 +130,8 @@ static void fork_event_handler(struct leg *leg, enum leg_event ev,
 	case LEG_EV_CLOSED:
 		if (info->scode == 486 || info->scode == 600)
 			++d->busy;
+		else if (info->scode == 488 || info->scode == 606)
+			++d->notacc;
 		else if (info->scode >= 600)
 			d->scode6xx = info->scode;
 

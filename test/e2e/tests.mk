@@ -6,7 +6,8 @@
 # harness itself, without the PBX.
 TESTS += \
 	test/e2e/selftest_p2p.py \
-	test/e2e/call_pbx.py
+	test/e2e/call_pbx.py \
+	test/e2e/media_calls.py
 
 EXTRA_DIST += \
 	test/e2e/README.md \
@@ -16,4 +17,6 @@ EXTRA_DIST += \
 	test/e2e/registrar-kamailio.cfg \
 	test/e2e/selftest_p2p.py \
 	test/e2e/selftest_registrar.py \
-	test/e2e/call_pbx.py
+	test/e2e/call_pbx.py \
+	test/e2e/media_calls.py \
+	test/e2e/pbx.py

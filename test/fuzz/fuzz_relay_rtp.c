@@ -50,9 +50,9 @@ static struct path *path_make(int in, uint8_t pt_in, int out,
 	struct path_cfg cfg;
 	struct path *p = NULL;
 
-	if (codec_alloc(&dec, in, rate) ||
+	if (codec_alloc(&dec, in, rate, NULL) ||
 	    codec_alloc(&enc, out, out == CODEC_OPUS ? rate :
-			codec_info(out)->srate))
+			codec_info(out)->srate, NULL))
 		abort();
 
 	cfg.dec = dec;

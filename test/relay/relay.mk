@@ -9,6 +9,9 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_legs.c \
 	test/relay/test_session.c \
 	test/relay/test_codec.c \
+	test/relay/test_codec_loss.c \
+	test/relay/test_resamp.c \
+	test/relay/test_rtp.c \
 	test/relay/test_jitter.c \
 	test/relay/test_sdes.c \
 	test/relay/test_rtpstat.c

@@ -507,6 +507,18 @@ def test_latching(ctl):
     q = ctl.request("query", call="c2")
     check(leg_of(q, "c").get("remote") == "%s:%d" % (RELAY_IP, c.port),
           "query: c latched to C's real port")
+
+    # after latching, another port of C's own IP is a stranger too
+    same_ip = Phone()
+    same_ip.rtp.sendto(b"injected", (RELAY_IP, pc))
+    got = recv_all(d.rtp, 1, 0.3)
+    check(not got, "a stranger on C's IP but another port is not relayed"
+          " (%s)" % got)
+    same_ip.close()
+    q = ctl.request("query", call="c2")
+    check(leg_of(q, "c").get("dropped") == 1 and
+          leg_of(q, "c").get("remote") == "%s:%d" % (RELAY_IP, c.port),
+          "query: it is dropped, the latch stays (%s)" % leg_of(q, "c"))
     ctl.request("delete", call="c2")
     c.close()
     d.close()

@@ -396,7 +396,7 @@ static int phone_alloc(struct phone **php, int codec, uint8_t pt)
 	ph->fd = -1;
 	ph->pt = pt;
 	err = udp_open(&ph->fd, &ph->local);
-	err = err ? err : codec_alloc(&ph->codec, codec, 8000);
+	err = err ? err : codec_alloc(&ph->codec, codec, 8000, NULL);
 	if (err)
 		phone_free(ph);
 	else
