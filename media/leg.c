@@ -406,6 +406,7 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 	struct codec *co = NULL, *ca = NULL;
 	struct path *po = NULL, *pa = NULL;
 	struct path_cfg cfg;
+	struct pl fo, fa;
 	int err;
 
 	if (!offerer || !answerer || !xc)
@@ -428,12 +429,15 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 	    answerer->pt == xc->pt_answerer)
 		return 0;
 
+	/* each codec as its party asked for it (Opus: FEC, bitrate) */
+	pl_set_str(&fo, offerer->neg.fmtp);
+	pl_set_str(&fa, answerer->neg.fmtp);
 	err = codec_alloc(&co, xc->codec_offerer,
 			  codec_rate(xc->codec_offerer, xc->codec_answerer),
-			  NULL);
+			  fo.l ? &fo : NULL);
 	err = err ? err : codec_alloc(&ca, xc->codec_answerer,
 			  codec_rate(xc->codec_answerer, xc->codec_offerer),
-			  NULL);
+			  fa.l ? &fa : NULL);
 	if (err)
 		goto out;
 

@@ -82,17 +82,33 @@ static void te_keep(struct legneg *neg, const struct sdpaudio *au)
 }
 
 
+static void fmtp_keep(struct legneg *neg, const struct sdpfmt *f)
+{
+	neg->fmtp[0] = '\0';
+	if (f->fmtp.l)
+		(void)pl_strcpy(&f->fmtp, neg->fmtp, sizeof(neg->fmtp));
+}
+
+
 static void fmts_keep(struct legneg *neg, const struct sdpaudio *au)
 {
+	bool fmtp = false;
 	unsigned i;
 
 	neg->fmtc = 0;
+	neg->fmtp[0] = '\0';
 	for (i = 0; i < au->fmtc; i++) {
 		struct legfmt *lf = &neg->fmtv[neg->fmtc++];
 
 		lf->pt = au->fmtv[i].pt;
 		lf->codec = fmt_codec(&au->fmtv[i]);
 		lf->dtmf = is_dtmf(&au->fmtv[i]);
+
+		/* the codec a transcoding would use with this party */
+		if (!fmtp && lf->codec >= 0 && !lf->dtmf) {
+			fmtp_keep(neg, &au->fmtv[i]);
+			fmtp = true;
+		}
 	}
 
 	te_keep(neg, au);
@@ -463,6 +479,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 
 		xc->codec_answerer = theirs->codec;
 		xc->pt_answerer = theirs->pt;
+		fmtp_keep(an, f);
 		xc->codec_offerer = mine->codec;
 		xc->pt_offerer = mine->pt;
 

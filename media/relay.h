@@ -181,6 +181,7 @@ struct legneg {
 	uint8_t te_pt;            /**< ... with this payload type     */
 	uint32_t te_clock;        /**< ... and clock rate             */
 	uint32_t clock;           /**< Clock of its first codec       */
+	char fmtp[96];            /**< a=fmtp of the codec it uses    */
 	enum srtp_mode offered;   /**< What our last offer to it was  */
 	enum srtp_mode used;      /**< SRTP in use with it, SRTP_OFF  */
 };
