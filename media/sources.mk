@@ -29,6 +29,12 @@ libsbrelay_a_SOURCES = \
 	media/dtmf.c \
 	media/rtpstat.h \
 	media/rtpstat.c \
+	media/wav.h \
+	media/wav_parse.c \
+	media/wav_read.c \
+	media/wav_write.c \
+	media/mix.h \
+	media/mix.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -14,7 +14,11 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_rtp.c \
 	test/relay/test_jitter.c \
 	test/relay/test_sdes.c \
-	test/relay/test_rtpstat.c
+	test/relay/test_rtpstat.c \
+	test/relay/test_wav.c \
+	test/relay/test_wav_play.c \
+	test/relay/test_wav_rec.c \
+	test/relay/test_mix.c
 test_relay_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/test/unit
 test_relay_relaytest_LDADD = $(RELAY_LIBS)
 TESTS += test/relay/relaytest
