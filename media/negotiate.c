@@ -196,11 +196,7 @@ static int rtpmap_print(struct mbuf *mb, const struct codec_info *ci,
 /* the offerer's first key the relay supports; RTP/SAVP needs one */
 static int keys_take(struct legneg *on, const struct sdpaudio *au)
 {
-	unsigned i;
-
-	on->rkey_set = false;
-	for (i = 0; i < au->cryptoc && !on->rkey_set; i++)
-		on->rkey_set = !sdes_parse(&on->rkey, &au->cryptov[i]);
+	on->rkey_set = !sdes_choose(&on->rkey, au->cryptov, au->cryptoc);
 
 	return on->savp && !on->rkey_set ? ENOTSUP : 0;
 }

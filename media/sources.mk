@@ -24,6 +24,7 @@ libsbrelay_a_SOURCES = \
 	media/path.c \
 	media/sdes.h \
 	media/sdes.c \
+	media/sdes_suite.c \
 	media/srtp_pair.c \
 	media/dtmf.h \
 	media/dtmf.c \

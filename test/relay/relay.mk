@@ -14,6 +14,7 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_rtp.c \
 	test/relay/test_jitter.c \
 	test/relay/test_sdes.c \
+	test/relay/test_srtp_pair.c \
 	test/relay/test_rtpstat.c \
 	test/relay/test_wav.c \
 	test/relay/test_wav_play.c \

@@ -20,7 +20,14 @@ int test_session_answer(void);
 int test_session_transcode(void);
 int test_session_srtp(void);
 int test_sdes_parse(void);
-int test_sdes_srtp(void);
+int test_sdes_reject(void);
+int test_sdes_truncated(void);
+int test_sdes_make(void);
+int test_sdes_choose(void);
+int test_srtp_pair_roundtrip(void);
+int test_srtp_pair_tamper(void);
+int test_srtp_pair_relay(void);
+int test_srtp_pair_mki(void);
 int test_rtpstat(void);
 void test_wav_pattern(int16_t *s, size_t n);
 int  test_wav_file(char *path, size_t sz, const char *dir, const char *name,
