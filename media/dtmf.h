@@ -1,21 +1,93 @@
 /**
  * @file dtmf.h  DTMF digits: RFC 4733 events and in-band tones
+ *
+ * Receivers and senders of both kinds, for the packet threads: none of
+ * the per-packet or per-frame functions allocates. The RFC 4733 ones
+ * are plain structs that the caller embeds (all zeros is a receiver
+ * that has seen nothing); the in-band ones hold SpanDSP state and are
+ * made on the control thread (dtmf_inband_*_alloc). In-band audio is
+ * 8 kHz linear, both ways: callers resample first.
  */
 #ifndef MEDIA_DTMF_H
 #define MEDIA_DTMF_H
 
-/** RFC 4733 receiver of one stream (embedded; packet thread) */
-struct dtmf_event_rx {
-	bool have;                /**< An event was seen              */
-	uint32_t ts;              /**< Its RTP timestamp              */
+enum {
+	DTMF_EVENT_SIZE   = 4,    /**< Telephone-event payload bytes  */
+	DTMF_QUEUE_MAX    = 16,   /**< Digits an event sender holds   */
+	DTMF_DURATION_MS  = 100,  /**< Default event length           */
+	DTMF_PTIME_MS     = 20,   /**< Default packet interval        */
 };
 
-char dtmf_event_rx(struct dtmf_event_rx *rx, const uint8_t *payload,
-		   size_t len, uint32_t ts);
+int  dtmf_event_code(char digit);
+char dtmf_event_digit(uint8_t code);
 
-struct dtmf_inband;
 
-int  dtmf_inband_alloc(struct dtmf_inband **dp, uint32_t srate);
-char dtmf_inband_rx(struct dtmf_inband *d, const int16_t *pcm, size_t n);
+/* ---- RFC 4733 (dtmf_event.c) ---- */
+
+/** What one telephone-event packet told */
+struct dtmf_event {
+	uint8_t code;             /**< Event code (RFC 4733 3.2)      */
+	char digit;               /**< Its key, 0: no key (flash ...) */
+	bool start;               /**< A new key press: report it     */
+	bool end;                 /**< Its end, the first time seen   */
+	uint32_t duration;        /**< With end: length, clock ticks  */
+};
+
+/** RFC 4733 receiver of one stream (embedded; zeros to start) */
+struct dtmf_event_rx {
+	bool have;                /**< An event was seen              */
+	bool ended;               /**< Its end was seen               */
+	uint8_t code;             /**< Its code                       */
+	uint32_t ts;              /**< Its (segment's) RTP timestamp  */
+	uint32_t base;            /**< Length of its earlier segments */
+};
+
+/** RFC 4733 sender toward one stream (embedded) */
+struct dtmf_event_tx {
+	uint32_t step;            /**< Clock ticks per packet         */
+	uint32_t length;          /**< Event length, whole packets    */
+	bool busy;                /**< An event is being sent         */
+	uint8_t code;             /**< Its code                       */
+	uint32_t ts;              /**< Its RTP timestamp              */
+	uint32_t elapsed;         /**< Duration sent so far           */
+	unsigned ends;            /**< End packets sent               */
+	uint8_t queue[DTMF_QUEUE_MAX]; /**< Codes waiting (ring)      */
+	unsigned head;            /**< Oldest waiting                 */
+	unsigned count;           /**< How many wait                  */
+};
+
+int  dtmf_event_rx(struct dtmf_event_rx *rx, struct dtmf_event *ev,
+		   const uint8_t *payload, size_t len, uint32_t ts,
+		   bool marker);
+int  dtmf_event_tx_init(struct dtmf_event_tx *tx, uint32_t clock,
+			uint32_t ptime_ms, uint32_t duration_ms);
+int  dtmf_event_tx_put(struct dtmf_event_tx *tx, char digit);
+bool dtmf_event_tx(struct dtmf_event_tx *tx, uint32_t now,
+		   uint8_t payload[DTMF_EVENT_SIZE], bool *marker,
+		   uint32_t *ts);
+
+
+/* ---- in-band, SpanDSP (dtmf_inband.c) ---- */
+
+/**
+ * Called for each digit found in-band, once per key press, in the
+ * thread that called dtmf_inband_rx
+ *
+ * @param digit '0'-'9', '*', '#' or 'A'-'D'
+ * @param arg   Handler argument
+ */
+typedef void (dtmf_digit_h)(char digit, void *arg);
+
+struct dtmf_inband_rx;
+struct dtmf_inband_tx;
+
+int    dtmf_inband_rx_alloc(struct dtmf_inband_rx **rxp,
+			    dtmf_digit_h *digith, void *arg);
+void   dtmf_inband_rx(struct dtmf_inband_rx *rx, const int16_t *pcm,
+		      size_t n);
+int    dtmf_inband_tx_alloc(struct dtmf_inband_tx **txp, uint32_t on_ms,
+			    uint32_t off_ms);
+int    dtmf_inband_tx_put(struct dtmf_inband_tx *tx, char digit);
+size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n);
 
 #endif

@@ -194,8 +194,8 @@ static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
 static void rtp_seen(struct leg *leg, const uint8_t *pkt, size_t len,
 		     uint64_t now_us)
 {
+	struct dtmf_event ev;
 	struct rtp_hdr h;
-	char digit;
 
 	if (rtp_parse(&h, pkt, len))
 		return;
@@ -205,9 +205,9 @@ static void rtp_seen(struct leg *leg, const uint8_t *pkt, size_t len,
 		return;
 	}
 
-	digit = dtmf_event_rx(&leg->dtmf_ev, h.payload, h.plen, h.ts);
-	if (digit)
-		worker_dtmf(leg->id, digit, false);
+	if (!dtmf_event_rx(&leg->dtmf_ev, &ev, h.payload, h.plen, h.ts,
+			   h.marker) && ev.start && ev.digit)
+		worker_dtmf(leg->id, ev.digit, false);
 }
 
 

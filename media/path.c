@@ -11,7 +11,8 @@
  *
  * Digits: telephone-event packets cross to the peer when both use them
  * (restamped into our stream); a leg without them has its decoded audio
- * searched for in-band digits. Either way each digit is reported.
+ * searched for in-band digits (at 8 kHz, SpanDSP's rate). Either way
+ * each digit is reported.
  *
  * A path belongs to its leg: the control thread sets or replaces it
  * under leg->mtx (leg_media), the packet thread uses it only under
@@ -56,7 +57,8 @@ struct path {
 	uint32_t te_ts_out;       /**< ... and ours for it            */
 	bool te_have;             /**< An event was relayed           */
 	uint32_t leg_id;          /**< For digit events               */
-	struct dtmf_inband *inband; /**< Leg without telephone-event  */
+	struct dtmf_inband_rx *inband; /**< Leg without telephone-event */
+	struct resamp *rs8;       /**< Decoder rate to 8 kHz, for it  */
 	uint32_t ssrc;            /**< Our stream to the peer         */
 	uint16_t seq;             /**< Next sequence number           */
 	uint32_t ts;              /**< Next timestamp                 */
@@ -70,6 +72,7 @@ struct path {
  * path (memory per call) */
 static _Thread_local int16_t tick_pcm[PCM_MAX];   /* decoded frame  */
 static _Thread_local int16_t tick_rpcm[PCM_MAX];  /* resampled      */
+static _Thread_local int16_t tick_pcm8[PCM_MAX];  /* 8 kHz, in-band */
 static _Thread_local uint8_t tick_pkt[12 + PAYLOAD_MAX]; /* to send */
 
 
@@ -82,6 +85,16 @@ static void destructor(void *arg)
 	mem_deref(p->rs);
 	mem_deref(p->jb);
 	mem_deref(p->inband);
+	mem_deref(p->rs8);
+}
+
+
+/* a key heard in the leg's audio */
+static void digit_handler(char digit, void *arg)
+{
+	struct path *p = arg;
+
+	worker_dtmf(p->leg_id, digit, true);
 }
 
 
@@ -126,7 +139,9 @@ int path_alloc(struct path **pp, const struct path_cfg *cfg)
 	if (!err)
 		err = jitter_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
 	if (!err && cfg->te_in < 0)
-		err = dtmf_inband_alloc(&p->inband, in_rate);
+		err = dtmf_inband_rx_alloc(&p->inband, digit_handler, p);
+	if (!err && cfg->te_in < 0 && in_rate != 8000)
+		err = resamp_alloc(&p->rs8, in_rate, 8000);
 
 	if (err)
 		mem_deref(p);
@@ -208,10 +223,16 @@ int path_rx(struct path *p, const uint8_t *pkt, size_t len,
 /* in-band digits in a decoded frame, for a leg without events */
 static void inband(struct path *p, const int16_t *pcm, size_t n)
 {
-	char digit = dtmf_inband_rx(p->inband, pcm, n);
+	size_t n8 = PCM_MAX;
 
-	if (digit)
-		worker_dtmf(p->leg_id, digit, true);
+	if (p->rs8) {
+		if (resamp_process(p->rs8, tick_pcm8, &n8, pcm, n))
+			return;
+		pcm = tick_pcm8;
+		n = n8;
+	}
+
+	dtmf_inband_rx(p->inband, pcm, n);
 }
 
 

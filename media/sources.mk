@@ -27,7 +27,10 @@ libsbrelay_a_SOURCES = \
 	media/sdes_suite.c \
 	media/srtp_pair.c \
 	media/dtmf.h \
-	media/dtmf.c \
+	media/dtmf_event.c \
+	media/dtmf_inband.c \
+	media/tone.h \
+	media/tone.c \
 	media/rtpstat.h \
 	media/rtpstat.c \
 	media/wav.h \
@@ -46,7 +49,9 @@ libsbrelay_a_SOURCES = \
 	media/event.c \
 	media/cmd.c
 
-RELAY_LIBS = libsbrelay.a $(REM_LIBS) $(RE_LIBS) $(SPANDSP_LIBS) $(OPUS_LIBS) \
+# SpanDSP before librem: both export goertzel_init/_reset/_result, and
+# SpanDSP's DTMF detector must get its own (media/dtmf_inband.c)
+RELAY_LIBS = libsbrelay.a $(SPANDSP_LIBS) $(REM_LIBS) $(RE_LIBS) $(OPUS_LIBS) \
 	$(SRTP_LIBS) $(OPENSSL_LIBS) -lpthread -lm
 
 bin_PROGRAMS += sbrelay

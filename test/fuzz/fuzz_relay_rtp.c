@@ -109,6 +109,7 @@ static void one(const uint8_t *p, size_t len, uint8_t kind)
 {
 	static struct dtmf_event_rx ev;
 	static struct rtpstat st;
+	struct dtmf_event dev;
 	uint8_t buf[2048], te[128];
 	struct rtp_hdr h;
 	size_t n = len, tlen = sizeof(te);
@@ -134,7 +135,8 @@ static void one(const uint8_t *p, size_t len, uint8_t kind)
 		if (!st.clock)
 			rtpstat_init(&st, 8000);
 		rtpstat_rx(&st, &h, (uint64_t)h.seq * 20000);
-		(void)dtmf_event_rx(&ev, h.payload, h.plen, h.ts);
+		(void)dtmf_event_rx(&ev, &dev, h.payload, h.plen, h.ts,
+				    h.marker);
 	}
 
 	if (!path_rx(fz.pcmu_opus, buf, n, te, &tlen) && tlen)

@@ -19,7 +19,10 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_wav.c \
 	test/relay/test_wav_play.c \
 	test/relay/test_wav_rec.c \
-	test/relay/test_mix.c
+	test/relay/test_mix.c \
+	test/relay/test_dtmf.c \
+	test/relay/test_dtmf_inband.c \
+	test/relay/test_tone.c
 test_relay_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/test/unit
 test_relay_relaytest_LDADD = $(RELAY_LIBS)
 TESTS += test/relay/relaytest

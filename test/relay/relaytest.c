@@ -62,6 +62,12 @@ static const struct test testv[] = {
 	TEST(test_jitter_order),
 	TEST(test_jitter_loss),
 	TEST(test_jitter_adapt),
+	TEST(test_dtmf_event_rx),
+	TEST(test_dtmf_event_rx_long),
+	TEST(test_dtmf_event_tx),
+	TEST(test_dtmf_inband),
+	TEST(test_dtmf_inband_talkoff),
+	TEST(test_tone),
 };
 
 

@@ -60,5 +60,11 @@ int test_rtp_parse(void);
 int test_jitter_order(void);
 int test_jitter_loss(void);
 int test_jitter_adapt(void);
+int test_dtmf_event_rx(void);
+int test_dtmf_event_rx_long(void);
+int test_dtmf_event_tx(void);
+int test_dtmf_inband(void);
+int test_dtmf_inband_talkoff(void);
+int test_tone(void);
 
 #endif

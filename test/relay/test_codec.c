@@ -9,7 +9,6 @@
 #include <string.h>
 #include <math.h>
 #include <re.h>
-#include <rem.h>
 #include <opus/opus.h>
 #include "../../media/codec.h"
 #include "../../media/resamp.h"
@@ -32,18 +31,22 @@ enum { AMP = 8000 };
 double test_tone_amplitude(const int16_t *pcm, size_t n, double hz,
 			   uint32_t srate)
 {
-	struct goertzel g;
+	double coef = 2 * cos(2 * M_PI * hz / srate), q0, q1 = 0, q2 = 0;
 	size_t i;
 
 	if (!n)
 		return 0;
 
-	goertzel_init(&g, hz, srate);
-	for (i = 0; i < n; i++)
-		goertzel_update(&g, pcm[i]);
+	/* not rem's goertzel_*: the binary links SpanDSP's functions of
+	 * the same names (media/dtmf_inband.c) */
+	for (i = 0; i < n; i++) {
+		q0 = coef * q1 - q2 + pcm[i];
+		q2 = q1;
+		q1 = q0;
+	}
 
-	/* rem's result is twice the squared DFT magnitude */
-	return sqrt(2 * goertzel_result(&g)) / (double)n;
+	/* |X| is the amplitude times n / 2 */
+	return 2 * sqrt(q1 * q1 + q2 * q2 - coef * q1 * q2) / (double)n;
 }
 
 

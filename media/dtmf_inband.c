@@ -1,0 +1,270 @@
+/**
+ * @file dtmf_inband.c  In-band DTMF: SpanDSP's detector and generator
+ *
+ * Both work on 8 kHz linear audio only (SpanDSP's filters are made for
+ * that rate); callers resample first. The detector reports a key once,
+ * when SpanDSP has seen the pair for its confirmation time, and again
+ * only after the pair has stopped (its own debouncing, Q.24 timing);
+ * it has good talk-off but no DC tolerance, which decoded audio never
+ * has. The generator plays queued digits with fixed on and off times
+ * at SpanDSP's default level (-10 dBm0 low tone).
+ *
+ * Link order matters: librem exports goertzel_init, goertzel_reset and
+ * goertzel_result too, with other arguments and state. Where librem
+ * comes first, SpanDSP's detector calls rem's, which write past its
+ * filter states and find wrong digits (mostly 'D', none at all for
+ * most keys). So no detector is made until a digit of SpanDSP's own
+ * has come back through one.
+ */
+#include <limits.h>
+#include <re.h>
+#include <spandsp.h>
+#include "dtmf.h"
+
+#define DEBUG_MODULE "dtmf"
+#define DEBUG_LEVEL 6
+#include <re_dbg.h>
+
+
+enum {
+	ON_MIN  = 40,             /**< Shortest tone, ms (Q.24)       */
+	OFF_MIN = 40,             /**< Shortest gap, ms               */
+	TIME_MAX = 1000,          /**< Longest tone or gap, ms        */
+	PROBE_N  = 1200,          /**< Link check: 100 ms of '5' and
+				       50 ms of silence               */
+};
+
+/** In-band detector */
+struct dtmf_inband_rx {
+	dtmf_rx_state_t *dsp;     /**< SpanDSP's detector             */
+	dtmf_digit_h *digith;     /**< Digit handler                  */
+	void *arg;                /**< Its argument                   */
+};
+
+/** In-band generator */
+struct dtmf_inband_tx {
+	dtmf_tx_state_t *dsp;     /**< SpanDSP's generator            */
+};
+
+
+static void rx_destructor(void *arg)
+{
+	struct dtmf_inband_rx *rx = arg;
+
+	if (rx->dsp)
+		dtmf_rx_free(rx->dsp);
+}
+
+
+static void tx_destructor(void *arg)
+{
+	struct dtmf_inband_tx *tx = arg;
+
+	if (tx->dsp)
+		dtmf_tx_free(tx->dsp);
+}
+
+
+/* SpanDSP hands over what it found during one dtmf_rx() call */
+static void digits_handler(void *arg, const char *digits, int len)
+{
+	struct dtmf_inband_rx *rx = arg;
+	int i;
+
+	for (i = 0; i < len; i++)
+		rx->digith(digits[i], rx->arg);
+}
+
+
+/* SpanDSP's detector finds SpanDSP's '5' (it does not, with rem's
+ * goertzel_*); once it has, it always will (control thread only) */
+static int link_check(void)
+{
+	static bool linked_right;
+	dtmf_tx_state_t *tx;
+	dtmf_rx_state_t *rx;
+	int16_t pcm[PROBE_N] = {0};
+	char digit = 0;
+	int err = 0;
+
+	if (linked_right)
+		return 0;
+
+	tx = dtmf_tx_init(NULL);
+	rx = dtmf_rx_init(NULL, NULL, NULL);
+	if (!tx || !rx) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	dtmf_tx_set_timing(tx, 100, 0);
+	(void)dtmf_tx_put(tx, "5", 1);
+	(void)dtmf_tx(tx, pcm, PROBE_N);
+	(void)dtmf_rx(rx, pcm, PROBE_N);
+	(void)dtmf_rx_get(rx, &digit, 1);
+
+	linked_right = digit == '5';
+	if (!linked_right) {
+		DEBUG_WARNING("SpanDSP's detector calls another library's"
+			      " goertzel_* functions: link -lspandsp before"
+			      " -lrem\n");
+		err = ENOTSUP;
+	}
+
+ out:
+	if (tx)
+		dtmf_tx_free(tx);
+	if (rx)
+		dtmf_rx_free(rx);
+
+	return err;
+}
+
+
+/**
+ * Make an in-band detector
+ *
+ * @param rxp    Returned detector
+ * @param digith Called with each digit found
+ * @param arg    Handler argument
+ *
+ * @return 0 if success, ENOTSUP if SpanDSP is linked after librem
+ *         (see above), otherwise errorcode
+ */
+int dtmf_inband_rx_alloc(struct dtmf_inband_rx **rxp, dtmf_digit_h *digith,
+			 void *arg)
+{
+	struct dtmf_inband_rx *rx;
+	int err;
+
+	if (!rxp || !digith)
+		return EINVAL;
+
+	err = link_check();
+	if (err)
+		return err;
+
+	rx = mem_zalloc(sizeof(*rx), rx_destructor);
+	if (!rx)
+		return ENOMEM;
+
+	rx->digith = digith;
+	rx->arg = arg;
+	rx->dsp = dtmf_rx_init(NULL, digits_handler, rx);
+	if (!rx->dsp)
+		err = ENOMEM;
+
+	if (err)
+		mem_deref(rx);
+	else
+		*rxp = rx;
+
+	return err;
+}
+
+
+/**
+ * Search audio for digits (packet thread); the handler is called
+ * before this returns
+ *
+ * @param rx  Detector
+ * @param pcm Samples, 8 kHz, following those of the last call
+ * @param n   Number of them
+ */
+void dtmf_inband_rx(struct dtmf_inband_rx *rx, const int16_t *pcm, size_t n)
+{
+	if (!rx || !pcm || n > INT_MAX)
+		return;
+
+	(void)dtmf_rx(rx->dsp, pcm, (int)n);
+}
+
+
+/**
+ * Make an in-band generator
+ *
+ * @param txp    Returned generator
+ * @param on_ms  Length of each tone (40 - 1000 ms)
+ * @param off_ms Silence after each tone (40 - 1000 ms)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int dtmf_inband_tx_alloc(struct dtmf_inband_tx **txp, uint32_t on_ms,
+			 uint32_t off_ms)
+{
+	struct dtmf_inband_tx *tx;
+	int err = 0;
+
+	if (!txp || on_ms < ON_MIN || on_ms > TIME_MAX || off_ms < OFF_MIN ||
+	    off_ms > TIME_MAX)
+		return EINVAL;
+
+	tx = mem_zalloc(sizeof(*tx), tx_destructor);
+	if (!tx)
+		return ENOMEM;
+
+	tx->dsp = dtmf_tx_init(NULL);
+	if (!tx->dsp) {
+		err = ENOMEM;
+		goto out;
+	}
+
+	dtmf_tx_set_timing(tx->dsp, (int)on_ms, (int)off_ms);
+
+ out:
+	if (err)
+		mem_deref(tx);
+	else
+		*txp = tx;
+
+	return err;
+}
+
+
+/**
+ * Queue a digit to play (packet thread)
+ *
+ * @param tx    Generator
+ * @param digit '0'-'9', '*', '#', 'A'-'D' or 'a'-'d'
+ *
+ * @return 0 if success, ENOSPC if the queue is full, otherwise
+ *         errorcode
+ */
+int dtmf_inband_tx_put(struct dtmf_inband_tx *tx, char digit)
+{
+	int code = dtmf_event_code(digit);
+	char key;
+
+	if (!tx || code < 0)
+		return EINVAL;
+
+	/* SpanDSP knows the keys in upper case only */
+	key = dtmf_event_digit((uint8_t)code);
+
+	/* 0.0.6 returns how many did not fit (not, as its header says,
+	 * how many did) */
+	return dtmf_tx_put(tx->dsp, &key, 1) ? ENOSPC : 0;
+}
+
+
+/**
+ * Play queued digits (packet thread)
+ *
+ * @param tx  Generator
+ * @param pcm Returned samples, 8 kHz
+ * @param n   How many are wanted
+ *
+ * @return How many were written (tones and the gaps after them): fewer
+ *         than n, and 0 when idle, once the queue has run out
+ */
+size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n)
+{
+	int len;
+
+	if (!tx || !pcm)
+		return 0;
+
+	len = dtmf_tx(tx->dsp, pcm, (int)min(n, (size_t)INT_MAX));
+
+	return len > 0 ? (size_t)len : 0;
+}
