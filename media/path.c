@@ -27,7 +27,7 @@
 #include "codec.h"
 #include "resamp.h"
 #include "rtp.h"
-#include "jitter.h"
+#include "jbuf.h"
 #include "dtmf.h"
 
 
@@ -48,7 +48,7 @@ struct path {
 	struct codec *dec;        /**< The leg's codec (decoding)     */
 	struct codec *enc;        /**< The peer's codec (encoding)    */
 	struct resamp *rs;        /**< Decoder rate to encoder rate   */
-	struct jitter *jb;          /**< Received, waiting to play      */
+	struct jb *jb;            /**< Received, waiting to play      */
 	uint8_t pt_in;            /**< The leg's payload type         */
 	uint8_t pt_out;           /**< The peer's payload type        */
 	int te_in;                /**< The leg's telephone-event, -1  */
@@ -137,7 +137,7 @@ int path_alloc(struct path **pp, const struct path_cfg *cfg)
 	if (in_rate != out_rate)
 		err = resamp_alloc(&p->rs, in_rate, out_rate);
 	if (!err)
-		err = jitter_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
+		err = jb_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
 	if (!err && cfg->te_in < 0)
 		err = dtmf_inband_rx_alloc(&p->inband, digit_handler, p);
 	if (!err && cfg->te_in < 0 && in_rate != 8000)
@@ -216,7 +216,7 @@ int path_rx(struct path *p, const uint8_t *pkt, size_t len,
 	if (h.pt != p->pt_in)
 		return ENOTSUP;
 
-	return jitter_put(p->jb, &h);
+	return jb_put(p->jb, &h);
 }
 
 
@@ -245,9 +245,9 @@ static bool frame_pull(struct path *p)
 	size_t out_n = PCM_MAX;
 	int16_t *src = tick_pcm;
 
-	switch (jitter_get(p->jb, payload, &len)) {
+	switch (jb_get(p->jb, payload, &len, NULL)) {
 
-	case JITTER_OK:
+	case JB_OK:
 		if (codec_decode(p->dec, tick_pcm, &n, payload, len) || !n) {
 			n = p->last_n;
 			(void)codec_conceal(p->dec, tick_pcm, n, NULL, 0);
@@ -258,9 +258,9 @@ static bool frame_pull(struct path *p)
 		p->last_n = n;
 		break;
 
-	case JITTER_LOST:
+	case JB_LOST:
 		n = p->last_n;
-		(void)jitter_peek_next(p->jb, &next, &next_len);
+		(void)jb_peek(p->jb, &next, &next_len);
 		(void)codec_conceal(p->dec, tick_pcm, n, next, next_len);
 		break;
 

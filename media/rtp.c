@@ -9,6 +9,12 @@
 #include "rtp.h"
 
 
+enum {
+	PT_RTCP_MIN = 64,         /**< RFC 5761: SR and RR (200, 201) */
+	PT_RTCP_MAX = 95,         /**< ... lose their top bit here    */
+};
+
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -34,6 +40,7 @@ static uint32_t get32(const uint8_t *p)
 int rtp_parse(struct rtp_hdr *h, const uint8_t *pkt, size_t len)
 {
 	size_t off, pad = 0;
+	uint8_t cc;
 
 	if (!h || !pkt)
 		return EINVAL;
@@ -41,7 +48,8 @@ int rtp_parse(struct rtp_hdr *h, const uint8_t *pkt, size_t len)
 	if (len < RTP_HDR_SIZE || (pkt[0] >> 6) != 2)
 		return EBADMSG;
 
-	off = RTP_HDR_SIZE + 4 * (size_t)(pkt[0] & 0x0f);
+	cc = pkt[0] & 0x0f;
+	off = RTP_HDR_SIZE + 4 * (size_t)cc;
 	if (off > len)
 		return EBADMSG;
 
@@ -53,6 +61,7 @@ int rtp_parse(struct rtp_hdr *h, const uint8_t *pkt, size_t len)
 			return EBADMSG;
 	}
 
+	/* the last byte counts the padding, itself included */
 	if (pkt[0] & 0x20) {
 		pad = pkt[len - 1];
 		if (!pad || pad > len - off)
@@ -64,6 +73,10 @@ int rtp_parse(struct rtp_hdr *h, const uint8_t *pkt, size_t len)
 	h->seq = get16(&pkt[2]);
 	h->ts = get32(&pkt[4]);
 	h->ssrc = get32(&pkt[8]);
+	h->cc = cc;
+	h->csrc = &pkt[RTP_HDR_SIZE];
+	h->ext = (pkt[0] & 0x10) != 0;
+	h->pad = (uint8_t)pad;
 	h->payload = &pkt[off];
 	h->plen = len - off - pad;
 
@@ -107,4 +120,27 @@ int rtp_build(uint8_t *buf, size_t cap, bool marker, uint8_t pt,
 	buf[11] = (uint8_t)ssrc;
 
 	return 0;
+}
+
+
+/**
+ * Tell RTCP from RTP on a port that carries both (RFC 5761 section 4:
+ * RTP avoids payload types 64-95, where RTCP's SR and RR types fall
+ * once the marker bit is masked)
+ *
+ * @param pkt Packet
+ * @param len Its length
+ *
+ * @return True if it is to be read as RTCP
+ */
+bool rtp_is_rtcp(const uint8_t *pkt, size_t len)
+{
+	uint8_t pt;
+
+	if (!pkt || len < 2)
+		return false;
+
+	pt = pkt[1] & 0x7f;
+
+	return pt >= PT_RTCP_MIN && pt <= PT_RTCP_MAX;
 }

@@ -19,8 +19,9 @@ libsbrelay_a_SOURCES = \
 	media/resamp.c \
 	media/rtp.h \
 	media/rtp.c \
-	media/jitter.h \
-	media/jitter.c \
+	media/rtcp.c \
+	media/jbuf.h \
+	media/jbuf.c \
 	media/path.c \
 	media/sdes.h \
 	media/sdes.c \

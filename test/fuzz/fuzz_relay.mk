@@ -49,7 +49,7 @@ test_fuzz_fuzz_relay_ctrl_LDFLAGS = $(AM_LDFLAGS) $(RELAY_FUZZ_FLAGS)
 test_fuzz_fuzz_relay_ctrl_LDADD = $(RELAY_LIBS)
 
 test_fuzz_fuzz_relay_rtp_SOURCES = test/fuzz/fuzz_relay_rtp.c \
-	media/rtp.c media/rtpstat.c media/jitter.c media/path.c \
+	media/rtp.c media/rtcp.c media/rtpstat.c media/jbuf.c media/path.c \
 	media/codec.c media/codec_g7xx.c media/codec_opus.c media/resamp.c \
 	media/dtmf_event.c media/dtmf_inband.c media/srtp_pair.c
 test_fuzz_fuzz_relay_rtp_CFLAGS = $(AM_CFLAGS) $(RELAY_FUZZ_FLAGS)

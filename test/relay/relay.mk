@@ -12,10 +12,9 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_codec_loss.c \
 	test/relay/test_resamp.c \
 	test/relay/test_rtp.c \
-	test/relay/test_jitter.c \
+	test/relay/test_jbuf.c \
 	test/relay/test_sdes.c \
 	test/relay/test_srtp_pair.c \
-	test/relay/test_rtpstat.c \
 	test/relay/test_wav.c \
 	test/relay/test_wav_play.c \
 	test/relay/test_wav_rec.c \
