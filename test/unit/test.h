@@ -20,12 +20,14 @@
 		}							\
 	} while (0)
 
+/* each side is evaluated once: a call with side effects is safe in it */
 #define TEST_EQUALS(exp, act) do {					\
-		if ((exp) != (act)) {					\
+		const long long exp_ = (long long)(exp);		\
+		const long long act_ = (long long)(act);		\
+		if (exp_ != act_) {					\
 			(void)re_fprintf(stderr, "%s:%u: expected %lld,"\
 					 " got %lld\n", __FILE__,	\
-					 __LINE__, (long long)(exp),	\
-					 (long long)(act));		\
+					 __LINE__, exp_, act_);		\
 			err = EINVAL;					\
 			goto out;					\
 		}							\
