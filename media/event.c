@@ -1,5 +1,5 @@
 /**
- * @file event.c  Unsolicited messages to the core: hello, timeout
+ * @file event.c  Unsolicited messages to the core: hello, timeout, dtmf
  */
 #include <re.h>
 #include "relay.h"
@@ -38,6 +38,50 @@ int event_hello(struct conn *conn)
 }
 
 
+/* an event about a leg, to the connection that made its call: the
+ * members every such event has, then add() puts in its own */
+static int leg_event(const struct leg *leg, const char *name,
+		     int (*add)(struct odict *o, const void *arg),
+		     const void *arg)
+{
+	struct conn *conn;
+	struct odict *o;
+	int err;
+
+	if (!leg)
+		return EINVAL;
+
+	conn = call_conn(leg->call);
+	if (!conn)
+		return ENOTCONN;
+
+	err = odict_alloc(&o, 8);
+	if (err)
+		return err;
+
+	err  = odict_entry_add(o, "event", ODICT_STRING, name);
+	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(leg->call));
+	err |= odict_entry_add(o, "leg", ODICT_STRING, leg->name);
+	err = err ? err : add(o, arg);
+	err = err ? err : ctrl_send(conn, o);
+
+	if (err)
+		DEBUG_WARNING("%s/%s: %s event: %m\n", call_name(leg->call),
+			      leg->name, name, err);
+
+	mem_deref(o);
+
+	return err;
+}
+
+
+static int timeout_add(struct odict *o, const void *arg)
+{
+	return odict_entry_add(o, "idle_ms", ODICT_INT,
+			       (int64_t)*(const uint64_t *)arg);
+}
+
+
 /**
  * Tell the core that a latched leg has gone silent
  *
@@ -46,37 +90,30 @@ int event_hello(struct conn *conn)
  */
 void event_timeout(const struct leg *leg, uint64_t idle_ms)
 {
-	struct conn *conn;
-	struct odict *o;
-	int err;
-
-	if (!leg)
-		return;
-
-	conn = call_conn(leg->call);
-	if (!conn)
-		return;
-
-	err = odict_alloc(&o, 8);
-	if (err)
-		return;
-
-	err  = odict_entry_add(o, "event", ODICT_STRING, "timeout");
-	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(leg->call));
-	err |= odict_entry_add(o, "leg", ODICT_STRING, leg->name);
-	err |= odict_entry_add(o, "idle_ms", ODICT_INT, (int64_t)idle_ms);
-	if (!err)
-		err = ctrl_send(conn, o);
-
-	if (err)
-		DEBUG_WARNING("%s/%s: timeout event: %m\n",
-			      call_name(leg->call), leg->name, err);
-	else
+	if (!leg_event(leg, "timeout", timeout_add, &idle_ms))
 		DEBUG_INFO("%s/%s: silent for %llu ms\n",
 			   call_name(leg->call), leg->name,
 			   (unsigned long long)idle_ms);
+}
 
-	mem_deref(o);
+
+/** A digit and where it was found */
+struct dtmf_info {
+	char digit[2];            /**< The digit, as a string         */
+	bool inband;              /**< Heard in the audio             */
+};
+
+
+static int dtmf_add(struct odict *o, const void *arg)
+{
+	const struct dtmf_info *d = arg;
+	int err;
+
+	err  = odict_entry_add(o, "digit", ODICT_STRING, d->digit);
+	err |= odict_entry_add(o, "source", ODICT_STRING,
+			       d->inband ? "inband" : "rfc4733");
+
+	return err;
 }
 
 
@@ -89,34 +126,7 @@ void event_timeout(const struct leg *leg, uint64_t idle_ms)
  */
 void event_dtmf(const struct leg *leg, char digit, bool inband)
 {
-	char d[2] = {digit, '\0'};
-	struct conn *conn;
-	struct odict *o;
-	int err;
+	const struct dtmf_info d = {{digit, '\0'}, inband};
 
-	if (!leg)
-		return;
-
-	conn = call_conn(leg->call);
-	if (!conn)
-		return;
-
-	err = odict_alloc(&o, 8);
-	if (err)
-		return;
-
-	err  = odict_entry_add(o, "event", ODICT_STRING, "dtmf");
-	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(leg->call));
-	err |= odict_entry_add(o, "leg", ODICT_STRING, leg->name);
-	err |= odict_entry_add(o, "digit", ODICT_STRING, d);
-	err |= odict_entry_add(o, "source", ODICT_STRING,
-			       inband ? "inband" : "rfc4733");
-	if (!err)
-		err = ctrl_send(conn, o);
-
-	if (err)
-		DEBUG_WARNING("%s/%s: dtmf event: %m\n",
-			      call_name(leg->call), leg->name, err);
-
-	mem_deref(o);
+	(void)leg_event(leg, "dtmf", dtmf_add, &d);
 }

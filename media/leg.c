@@ -380,6 +380,15 @@ static void dtmf_set(struct leg *leg)
 }
 
 
+/* a transcoded leg's MOS uses its codec's loss impairment */
+static void stat_codec(struct leg *leg, int codec)
+{
+	pthread_mutex_lock(&leg->mtx);
+	(void)rtpstat_codec(&leg->stat, codec_info(codec)->name);
+	pthread_mutex_unlock(&leg->mtx);
+}
+
+
 /* the PCM rate of a codec facing another: Opus runs at the other's */
 static uint32_t codec_rate(int codec, int other)
 {
@@ -465,6 +474,8 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 
 	path_set(offerer, po);
 	path_set(answerer, pa);
+	stat_codec(offerer, xc->codec_offerer);
+	stat_codec(answerer, xc->codec_answerer);
 	offerer->codec = xc->codec_offerer;
 	offerer->pt = xc->pt_offerer;
 	answerer->codec = xc->codec_answerer;

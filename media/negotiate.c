@@ -42,21 +42,10 @@ static bool is_dtmf(const struct sdpfmt *f)
 /* the codec a format names: by rtpmap, else by static payload type */
 static int fmt_codec(const struct sdpfmt *f)
 {
-	const struct codec_info *ci;
-	int i;
+	const struct codec_info *ci = f->name.l ?
+		codec_find(&f->name, f->clock) : codec_find_pt(f->pt);
 
-	if (f->name.l) {
-		ci = codec_find(&f->name, f->clock);
-		return ci ? (int)ci->id : -1;
-	}
-
-	for (i = 0; i < CODEC_COUNT; i++) {
-		ci = codec_info(i);
-		if (ci->pt < 96 && ci->pt == f->pt)
-			return i;
-	}
-
-	return -1;
+	return ci ? (int)ci->id : -1;
 }
 
 

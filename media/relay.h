@@ -100,7 +100,6 @@ struct sdpaudio {
 	unsigned fmtc;            /**< Number of formats              */
 	struct pl cryptov[SDP_CRYPTO_MAX]; /**< a=crypto values       */
 	unsigned cryptoc;         /**< Number of a=crypto lines       */
-	uint32_t ptime;           /**< a=ptime, 0: none               */
 };
 
 /** Changes to the audio stream when rewriting a description */

@@ -122,7 +122,6 @@ static int fmtp_decode(struct sdpaudio *au, const struct pl *val)
 int sdpfmt_attr(struct sdpaudio *au, const struct pl *line)
 {
 	struct pl val;
-	uint32_t v;
 
 	if (sdp_prefix(line, "a=rtpmap:", &val))
 		return rtpmap_decode(au, &val);
@@ -130,14 +129,9 @@ int sdpfmt_attr(struct sdpaudio *au, const struct pl *line)
 	if (sdp_prefix(line, "a=fmtp:", &val))
 		return fmtp_decode(au, &val);
 
-	if (sdp_prefix(line, "a=crypto:", &val)) {
-		if (au->cryptoc < SDP_CRYPTO_MAX)
-			au->cryptov[au->cryptoc++] = val;
-		return 0;
-	}
-
-	if (sdp_prefix(line, "a=ptime:", &val) && !sdp_num(&v, &val, 1000))
-		au->ptime = v;
+	if (sdp_prefix(line, "a=crypto:", &val) &&
+	    au->cryptoc < SDP_CRYPTO_MAX)
+		au->cryptov[au->cryptoc++] = val;
 
 	return 0;
 }

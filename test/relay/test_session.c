@@ -244,6 +244,9 @@ int test_session_answer(void)
 	TEST_EQUALS(CODEC_OPUS, f.b->codec);
 	TEST_EQUALS(111, f.b->pt);
 
+	/* each side's MOS counts its own codec's loss impairment */
+	TEST_ASSERT(f.b->stat.bpl != f.a->stat.bpl);
+
 	/* back to a common codec: the paths go */
 	TEST_CHECK(offer(&f, offer_pcmu));
 	TEST_CHECK(answer(&f, answer_pcmu));
