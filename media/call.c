@@ -201,6 +201,33 @@ int call_encode_legs(struct odict *o, const struct call *call)
 }
 
 
+/**
+ * Call a handler for each leg of a call, in order, until it returns true
+ *
+ * @param call Call
+ * @param h    Handler; it may take its leg's players and recorders
+ *             off, not release the leg
+ * @param arg  Its argument
+ *
+ * @return The leg it stopped at, or NULL
+ */
+struct leg *call_leg_apply(const struct call *call, call_leg_h *h,
+			   void *arg)
+{
+	struct le *le;
+
+	if (!call || !h)
+		return NULL;
+
+	for (le = list_head(&call->legl); le; le = le->next) {
+		if (h(le->data, arg))
+			return le->data;
+	}
+
+	return NULL;
+}
+
+
 /** @return The call's name */
 const char *call_name(const struct call *call)
 {

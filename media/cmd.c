@@ -13,6 +13,8 @@
 #include <string.h>
 #include <re.h>
 #include "relay.h"
+#include "tone.h"
+#include "wav.h"
 
 #define DEBUG_MODULE "cmd"
 #define DEBUG_LEVEL 6
@@ -38,7 +40,12 @@ typedef int (cmd_h)(struct req *rq);
 	X(DELETE, "delete", cmd_delete, true)			\
 	X(QUERY,  "query",  cmd_query,  true)			\
 	X(STATS,  "stats",  cmd_stats,  true)			\
-	X(PING,   "ping",   cmd_ping,   true)
+	X(PING,   "ping",   cmd_ping,   true)			\
+	X(PLAY,   "play",   cmd_play,   true)			\
+	X(TONE,   "tone",   cmd_tone,   true)			\
+	X(STOP,   "stop",   cmd_stop,   true)			\
+	X(RECORD, "record", cmd_record, true)			\
+	X(RECORD_STOP, "record_stop", cmd_record_stop, true)
 
 #define CMD_ENUM(e, name, h, hello)   CMD_##e,
 #define CMD_DECL(e, name, h, hello)   static cmd_h h;
@@ -55,6 +62,11 @@ static const struct cmd {
 } cmdv[CMD_COUNT] = { RELAY_COMMANDS(CMD_ENTRY) };
 
 
+/* files are played and recorded under it, without its trailing slash
+ * ("": anywhere) */
+static char media_root[FILE_NAME_MAX + 1];
+
+
 /* the codes of docs/relay-protocol.md, and what other errors become */
 static const struct {
 	int err;
@@ -62,7 +74,7 @@ static const struct {
 } codev[] = {
 	{EINVAL, "EINVAL"}, {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"},
 	{ENOMEM, "ENOMEM"}, {EADDRINUSE, "EADDRINUSE"}, {EPROTO, "EPROTO"},
-	{ENOTSUP, "ENOTSUP"},
+	{ENOTSUP, "ENOTSUP"}, {EACCES, "EACCES"},
 	{EMFILE, "ENOMEM"}, {ENFILE, "ENOMEM"}, {ENOBUFS, "ENOMEM"},
 };
 
@@ -351,6 +363,26 @@ static int call_get(struct req *rq, struct call **callp)
 }
 
 
+/* a recording of a leg of a call being deleted ends: the core is told
+ * before the reply, with the file's duration */
+static bool rec_end(struct leg *leg, void *arg)
+{
+	struct rec *r = leg_rec_take(leg);
+	uint64_t ms = 0;
+	int err;
+	(void)arg;
+
+	if (!r)
+		return false;
+
+	err = rec_close(r, &ms);
+	event_recorded(leg, rec_file(r), ms, err);
+	mem_deref(r);
+
+	return false;
+}
+
+
 static int cmd_delete(struct req *rq)
 {
 	struct call *call;
@@ -359,6 +391,8 @@ static int cmd_delete(struct req *rq)
 	err = call_get(rq, &call);
 	if (err)
 		return err;
+
+	(void)call_leg_apply(call, rec_end, NULL);
 
 	/* the last word on each leg: its counters and quality */
 	err = call_encode_legs(rq->reply, call);
@@ -406,6 +440,290 @@ static int cmd_ping(struct req *rq)
 	(void)rq;
 
 	return 0;
+}
+
+
+/* the call and leg a request names */
+static int leg_get(struct req *rq, struct leg **legp)
+{
+	struct call *call;
+	const char *name;
+	int err;
+
+	err = call_get(rq, &call);
+	err = err ? err : get_str(rq, "leg", LEG_NAME_MAX, &name);
+	if (err)
+		return err;
+
+	*legp = call_leg(call, name);
+	if (!*legp)
+		return fail(rq, ENOENT, "no leg '%s' in call '%s'", name,
+			    call_name(call));
+
+	return 0;
+}
+
+
+/* the codec a player or recorder on the leg uses */
+static int codec_get(struct req *rq, const struct leg *leg,
+		     struct legcodec *lc)
+{
+	if (leg_codec(lc, leg))
+		return fail(rq, ENOTSUP, "leg '%s' has no codec of the"
+			    " relay's (no answer yet, or one relayed as is"
+			    " that the relay does not have)", leg->name);
+
+	return 0;
+}
+
+
+/**
+ * Set the directory that played and recorded files must be under
+ *
+ * @param dir Absolute path; "/" allows any file
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int cmd_media_root(const char *dir)
+{
+	size_t len = str_len(dir);
+
+	if (!len || dir[0] != '/' || strstr(dir, "..") ||
+	    len >= sizeof(media_root))
+		return EINVAL;
+
+	/* kept without its trailing slashes: "/" becomes "" */
+	while (len && dir[len - 1] == '/')
+		--len;
+
+	memcpy(media_root, dir, len);
+	media_root[len] = '\0';
+
+	return 0;
+}
+
+
+/* "file": an absolute path without ".." in it, under the media root
+ * (the core names files in its own directories; a path climbing out of
+ * them is refused) */
+static int file_get(struct req *rq, const char **filep)
+{
+	size_t rlen = strlen(media_root);
+	int err;
+
+	err = get_str(rq, "file", FILE_NAME_MAX, filep);
+	if (err)
+		return err;
+
+	if ((*filep)[0] != '/')
+		return fail(rq, EINVAL, "bad 'file': not an absolute path");
+
+	if (strstr(*filep, ".."))
+		return fail(rq, EINVAL, "bad 'file': '..' in it");
+
+	if (strncmp(*filep, media_root, rlen) || (*filep)[rlen] != '/')
+		return fail(rq, EACCES, "bad 'file': not under %s/",
+			    media_root);
+
+	return 0;
+}
+
+
+/* an optional boolean member */
+static int bool_get(struct req *rq, const char *key, bool *vp)
+{
+	const struct odict_entry *e = odict_lookup(rq->msg, key);
+
+	if (!e)
+		return 0;
+
+	if (e->type != ODICT_BOOL)
+		return fail(rq, EINVAL, "bad '%s': not true or false", key);
+
+	*vp = e->u.boolean;
+
+	return 0;
+}
+
+
+/* a WAV file that cannot be played: ENOENT if it cannot be read,
+ * EINVAL if it is not what the relay plays */
+static int file_fail(struct req *rq, int err, const char *file)
+{
+	switch (err) {
+
+	case ENOMEM:
+		return fail(rq, err, "%m", err);
+
+	case EBADMSG:
+		return fail(rq, EINVAL, "bad 'file': '%s' is not a WAV"
+			    " file", file);
+
+	case ENOTSUP:
+		return fail(rq, EINVAL, "bad 'file': '%s' is not 16-bit"
+			    " PCM mono at 8, 16 or 48 kHz", file);
+
+	case EFBIG:
+		return fail(rq, EINVAL, "bad 'file': '%s' is over %u bytes",
+			    file, (unsigned)WAV_FILE_MAX);
+
+	case EINVAL:
+		return fail(rq, EINVAL, "bad 'file': '%s' is not a regular"
+			    " file", file);
+
+	default:
+		return fail(rq, ENOENT, "cannot read '%s': %m", file, err);
+	}
+}
+
+
+static int cmd_play(struct req *rq)
+{
+	struct play *p = NULL;
+	struct legcodec lc;
+	const char *file;
+	struct leg *leg;
+	bool loop = false;
+	int err;
+
+	err = leg_get(rq, &leg);
+	err = err ? err : file_get(rq, &file);
+	err = err ? err : bool_get(rq, "loop", &loop);
+	err = err ? err : codec_get(rq, leg, &lc);
+	if (err)
+		return err;
+
+	err = play_file(&p, &lc, file, loop);
+	if (err)
+		return file_fail(rq, err, file);
+
+	leg_play(leg, p);
+	mem_deref(p);
+
+	return 0;
+}
+
+
+static int cmd_tone(struct req *rq)
+{
+	const char *name, *set = "us";
+	enum tone_kind kind;
+	struct play *p = NULL;
+	struct legcodec lc;
+	struct leg *leg;
+	int err;
+
+	err = leg_get(rq, &leg);
+	err = err ? err : get_str(rq, "tone", 32, &name);
+	if (!err && odict_lookup(rq->msg, "set"))
+		err = get_str(rq, "set", 8, &set);
+	if (err)
+		return err;
+
+	if (tone_kind_find(&kind, name))
+		return fail(rq, EINVAL, "bad 'tone': ringback, busy,"
+			    " congestion, beep, callwaiting or sine");
+
+	err = codec_get(rq, leg, &lc);
+	if (err)
+		return err;
+
+	err = play_tone(&p, &lc, set, kind);
+	if (err == ENOENT)
+		return fail(rq, EINVAL, "bad 'set': us or eu");
+	if (err)
+		return fail(rq, err, "%m", err);
+
+	leg_play(leg, p);
+	mem_deref(p);
+
+	return 0;
+}
+
+
+static int cmd_stop(struct req *rq)
+{
+	struct leg *leg;
+	int err;
+
+	err = leg_get(rq, &leg);
+	if (err)
+		return err;
+
+	return odict_entry_add(rq->reply, "stopped", ODICT_BOOL,
+			       leg_play_stop(leg));
+}
+
+
+static int cmd_record(struct req *rq)
+{
+	struct rec *r = NULL;
+	struct legcodec lc;
+	const char *file;
+	struct leg *leg;
+	int err;
+
+	err = leg_get(rq, &leg);
+	err = err ? err : file_get(rq, &file);
+	if (err)
+		return err;
+
+	if (leg->rec)
+		return fail(rq, EEXIST, "leg '%s' is recording to '%s'",
+			    leg->name, rec_file(leg->rec));
+
+	err = codec_get(rq, leg, &lc);
+	if (err)
+		return err;
+
+	err = rec_alloc(&r, &lc, file);
+	if (err == ENOMEM)
+		return fail(rq, err, "%m", err);
+	if (err == ENOENT || err == ENOTDIR)
+		return fail(rq, ENOENT, "cannot make '%s': %m", file, err);
+	if (err)
+		return fail(rq, EINVAL, "bad 'file': cannot make '%s': %m",
+			    file, err);
+
+	leg_rec(leg, r);
+	mem_deref(r);
+
+	return 0;
+}
+
+
+static int cmd_record_stop(struct req *rq)
+{
+	struct leg *leg;
+	struct rec *r;
+	uint64_t ms = 0;
+	int err;
+
+	err = leg_get(rq, &leg);
+	if (err)
+		return err;
+
+	r = leg_rec_take(leg);
+	if (!r)
+		return fail(rq, ENOENT, "leg '%s' is not recording",
+			    leg->name);
+
+	err = rec_close(r, &ms);
+	if (err) {
+		/* the file is not there: gone as a missing file is */
+		err = fail(rq, ENOENT, "recording '%s' lost: %m", rec_file(r),
+			   err);
+		goto out;
+	}
+
+	err  = odict_entry_add(rq->reply, "file", ODICT_STRING, rec_file(r));
+	err |= odict_entry_add(rq->reply, "duration_ms", ODICT_INT,
+			       (int64_t)ms);
+
+ out:
+	mem_deref(r);
+
+	return err;
 }
 
 

@@ -57,6 +57,8 @@ static const struct opt optv[] = {
 	 "RTP timeout, 0 = none (10)"},
 	{'j', "threads", OPT_U32, O(threads), 1, 256, "THREADS",
 	 "packet threads (number of CPUs)"},
+	{'m', "media-root", OPT_PATH, O(media_root), 1, SZ(media_root) - 1,
+	 "DIR", "play and record files under DIR only (/)"},
 	{'d', "log-level", OPT_U32, O(log_level), 0, 7, "LEVEL",
 	 "log level, 3 errors .. 7 debug (6)"},
 	{'h', "help", OPT_HELP, 0, 0, 0, NULL, "this help"},
@@ -77,6 +79,7 @@ void conf_defaults(struct relay_conf *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	str_ncpy(cfg->listen, "./sbrelay.sock", sizeof(cfg->listen));
+	str_ncpy(cfg->media_root, "/", sizeof(cfg->media_root));
 	(void)sa_set_str(&cfg->addr, "127.0.0.1", 0);
 	cfg->port_min = 30000;
 	cfg->port_max = 39999;

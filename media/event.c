@@ -1,5 +1,6 @@
 /**
- * @file event.c  Unsolicited messages to the core: hello, timeout, dtmf
+ * @file event.c  Unsolicited messages to the core: hello, timeout, dtmf,
+ *                played, recorded
  */
 #include <re.h>
 #include "relay.h"
@@ -129,4 +130,72 @@ void event_dtmf(const struct leg *leg, char digit, bool inband)
 	const struct dtmf_info d = {{digit, '\0'}, inband};
 
 	(void)leg_event(leg, "dtmf", dtmf_add, &d);
+}
+
+
+static int played_add(struct odict *o, const void *arg)
+{
+	const struct play *p = arg;
+
+	return odict_entry_add(o, play_is_tone(p) ? "tone" : "file",
+			       ODICT_STRING, play_name(p));
+}
+
+
+/**
+ * Tell the core that a player on a leg has ended by itself (a file
+ * that does not loop, a beep); the leg hears its peer again
+ *
+ * @param leg Leg
+ * @param p   The player
+ */
+void event_played(const struct leg *leg, const struct play *p)
+{
+	(void)leg_event(leg, "played", played_add, p);
+}
+
+
+/** How a recording ended */
+struct rec_info {
+	const char *file;         /**< Its file                       */
+	uint64_t ms;              /**< Its duration                   */
+	int err;                  /**< 0, or why the file is lost     */
+};
+
+
+static int recorded_add(struct odict *o, const void *arg)
+{
+	const struct rec_info *ri = arg;
+	char why[128];
+	int err;
+
+	err = odict_entry_add(o, "file", ODICT_STRING, ri->file);
+	if (err)
+		return err;
+
+	if (!ri->err)
+		return odict_entry_add(o, "duration_ms", ODICT_INT,
+				       (int64_t)ri->ms);
+
+	(void)re_snprintf(why, sizeof(why), "%m", ri->err);
+
+	return odict_entry_add(o, "error", ODICT_STRING, why);
+}
+
+
+/**
+ * Tell the core that a recording ended without record_stop (its call
+ * was deleted)
+ *
+ * @param leg  Leg
+ * @param file The recording's file
+ * @param ms   Its duration
+ * @param err  0 if the file is in place, otherwise why it is not
+ */
+void event_recorded(const struct leg *leg, const char *file, uint64_t ms,
+		    int err)
+{
+	const struct rec_info ri = {file, ms, err};
+
+	(void)leg_event(leg, "recorded", recorded_add, &ri);
 }

@@ -189,8 +189,8 @@ static void relay(struct fwd *fwd, struct rsock *out, unsigned n)
 }
 
 
-/* an RTP packet accepted (under leg->mtx): counted, or if it is an RFC
- * 4733 event, a key pressed */
+/* an RTP packet accepted (under leg->mtx): counted and recorded, or if
+ * it is an RFC 4733 event, a key pressed */
 static void rtp_seen(struct leg *leg, const uint8_t *pkt, size_t len,
 		     uint64_t now_us)
 {
@@ -202,6 +202,7 @@ static void rtp_seen(struct leg *leg, const uint8_t *pkt, size_t len,
 
 	if (h.pt != leg->dtmf_pt) {
 		rtpstat_rx(&leg->stat, &h, now_us);
+		rec_rx(leg->rec, &h);
 		return;
 	}
 
@@ -300,6 +301,12 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 
 	pthread_mutex_unlock(&leg->mtx);
 
+	/* the peer's party hears a player: its RTP is held back here (the
+	 * RTCP goes on: its reports on the peer's own stream hold) */
+	if (peer && !rs->rtcp &&
+	    atomic_load_explicit(&peer->playing, memory_order_acquire))
+		peer = NULL;
+
 	if (ndrop) {
 		atomic_fetch_add_explicit(&leg->dropped, ndrop,
 					  memory_order_relaxed);
@@ -325,22 +332,63 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 }
 
 
+/* one packet out of a socket (the leg's lock not held) */
+static void send_one(struct fwd *fwd, struct rsock *out, uint8_t *pkt,
+		     size_t len)
+{
+	fwd->txiov[0].iov_base = pkt;
+	fwd->txiov[0].iov_len = len;
+	relay(fwd, out, 1);
+}
+
+
+/* the player's next packet to the leg's own party (under leg->mtx),
+ * protected with the leg's own SRTP pair, whose sending side is the
+ * one its peer protects with; 0: none */
+static size_t play_out(struct fwd *fwd, struct leg *leg)
+{
+	size_t len = 0;
+
+	if (play_tick(leg->play, fwd->buf[1],
+		      sizeof(fwd->buf[1]) - SDES_OVERHEAD, &len) || !len)
+		return 0;
+
+	if (leg->srtp_in && srtp_pair_protect(leg->srtp_in, false,
+					      fwd->buf[1], &len,
+					      sizeof(fwd->buf[1])))
+		return 0;
+
+	return len;
+}
+
+
 /**
- * Play out one tick of a leg's transcode path: the frame it makes is
- * sent to the peer
+ * Play out one tick of a leg: its player's frame goes to its own party,
+ * its transcode path's to the peer (unless the peer's party hears a
+ * player: then the path runs without sending)
  *
  * @param fwd Buffers of the calling packet thread
- * @param leg Leg (its path, if any, is used under its lock)
+ * @param leg Leg (its path and player, if any, are used under its lock)
  */
 void fwd_tick(struct fwd *fwd, struct leg *leg)
 {
 	const uint8_t *pkt = NULL;
 	struct leg *peer = NULL;
-	size_t len = 0;
+	size_t len = 0, own = 0;
+	bool ended = false;
 
 	pthread_mutex_lock(&leg->mtx);
 
-	if (leg->path && leg->peer) {
+	if (leg->play) {
+		own = play_out(fwd, leg);
+		ended = play_ended(leg->play);
+	}
+
+	if (leg->path && leg->peer &&
+	    atomic_load_explicit(&leg->peer->playing, memory_order_acquire)) {
+		path_idle(leg->path);
+	}
+	else if (leg->path && leg->peer) {
 		pkt = path_tick(leg->path, &len);
 		peer = leg->peer;
 		if (len > sizeof(fwd->buf[0]) - SDES_OVERHEAD)
@@ -357,10 +405,14 @@ void fwd_tick(struct fwd *fwd, struct leg *leg)
 
 	pthread_mutex_unlock(&leg->mtx);
 
-	if (!pkt)
-		return;
+	/* told each tick until the control thread takes the player off:
+	 * a message the full queue refused is sent again */
+	if (ended)
+		worker_played(leg->id);
 
-	fwd->txiov[0].iov_base = fwd->buf[0];
-	fwd->txiov[0].iov_len = len;
-	relay(fwd, &peer->rtp, 1);
+	if (own)
+		send_one(fwd, &leg->rtp, fwd->buf[1], own);
+
+	if (pkt)
+		send_one(fwd, &peer->rtp, fwd->buf[0], len);
 }

@@ -52,6 +52,8 @@ static void destructor(void *arg)
 		pthread_mutex_destroy(&leg->mtx);
 
 	mem_deref(leg->path);
+	mem_deref(leg->play);
+	mem_deref(leg->rec);
 	mem_deref(leg->srtp_in);
 	mem_deref(leg->srtp_out);
 }
@@ -105,6 +107,7 @@ int leg_alloc(struct leg **legp, struct call *call, const char *name)
 
 	leg->rtp.fd = leg->rtcp.fd = -1;
 	leg->codec = -1;
+	leg->relay_codec = -1;
 	leg->dtmf_pt = -1;
 	rtpstat_init(&leg->stat, 8000);
 	err = pthread_mutex_init(&leg->mtx, NULL);
@@ -262,9 +265,19 @@ int leg_keys(struct leg *leg, struct leg *peer)
  */
 void leg_release(struct leg *leg)
 {
+	struct rec *rec;
+
 	if (!leg)
 		return;
 
+	/* a recording is kept whoever ends the call, even a core that
+	 * went away (nobody is told then) */
+	rec = leg_rec_take(leg);
+	if (rec)
+		(void)rec_close(rec, NULL);
+	mem_deref(rec);
+
+	(void)leg_play_stop(leg);
 	unbridge(leg);
 	path_set(leg, NULL);
 	srtp_set(leg, NULL, NULL);
@@ -428,8 +441,13 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 		path_set(offerer, NULL);
 		path_set(answerer, NULL);
 		offerer->codec = answerer->codec = -1;
+		offerer->relay_codec = answerer->relay_codec =
+			xc->codec_relayed;
+		offerer->relay_pt = answerer->relay_pt = xc->pt_relayed;
 		return 0;
 	}
+
+	offerer->relay_codec = answerer->relay_codec = -1;
 
 	if (offerer->path && answerer->path &&
 	    offerer->codec == xc->codec_offerer &&
@@ -553,6 +571,12 @@ int leg_encode(struct odict *o, const struct leg *leg)
 	if (leg->codec >= 0)
 		err |= odict_entry_add(o, "codec", ODICT_STRING,
 				       codec_info(leg->codec)->name);
+	if (leg->play)
+		err |= odict_entry_add(o, "playing", ODICT_STRING,
+				       play_name(leg->play));
+	if (leg->rec)
+		err |= odict_entry_add(o, "recording", ODICT_STRING,
+				       rec_file(leg->rec));
 
 	/* what the relay received from the leg's party */
 	err |= odict_alloc(&q, 8);

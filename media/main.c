@@ -90,6 +90,13 @@ int main(int argc, char *argv[])
 
 	fd_limit_raise(ports_pairs());
 
+	err = cmd_media_root(cfg.media_root);
+	if (err) {
+		DEBUG_WARNING("media root '%s': must be an absolute path"
+			      " without '..'\n", cfg.media_root);
+		goto out;
+	}
+
 	err = sdes_init();
 	if (!err)
 		err = legs_init();

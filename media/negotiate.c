@@ -410,6 +410,7 @@ static int keys_answer(struct legneg *on, struct mbuf *attrs)
  * @param port  The answer's audio port (0: stream rejected)
  * @param e     Edit for the answer sent back (points into the buffers)
  * @param xc    Result: the transcoding to set up, or codec -1 for none
+ *              (then codec_relayed is the codec both parties take)
  * @param fmts  Buffer for the new format list
  * @param attrs Buffer for the lines added
  *
@@ -434,7 +435,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 	an = &from->neg;
 	memset(e, 0, sizeof(*e));
 	memset(xc, 0, sizeof(*xc));
-	xc->codec_offerer = xc->codec_answerer = -1;
+	xc->codec_offerer = xc->codec_answerer = xc->codec_relayed = -1;
 
 	f = first_codec(au);
 	if (!port || !f || (!on->savp && !on->avp))
@@ -447,6 +448,12 @@ int negotiate_answer(struct leg *from, struct leg *to,
 	te_keep(an, au);
 
 	if (neg_find(on->fmtv, on->fmtc, f->pt)) {
+		/* both parties take this codec: a player or recorder on
+		 * either leg uses it */
+		xc->codec_relayed = fmt_codec(f);
+		xc->pt_relayed = f->pt;
+		fmtp_keep(an, f);
+
 		/* relayed as is: the offerer hears only what it offered */
 		for (i = 0; i < au->fmtc && !err; i++) {
 			if (!neg_find(on->fmtv, on->fmtc, au->fmtv[i].pt))

@@ -323,3 +323,29 @@ const uint8_t *path_tick(struct path *p, size_t *len)
 
 	return tick_pkt;
 }
+
+
+/**
+ * Play out one tick that nobody hears, as the peer hears a player
+ * instead (packet thread, under leg->mtx): frames are pulled, so the
+ * jitter buffer keeps time and in-band digits are still heard, but not
+ * encoded. The stream's timestamps move on, and its next packet has
+ * the marker bit (a new talkspurt to the peer's jitter buffer).
+ *
+ * @param p Path
+ */
+void path_idle(struct path *p)
+{
+	size_t need = codec_srate(p->enc) * TICK_MS / 1000;
+
+	while (p->fifo_n < need && frame_pull(p))
+		;
+
+	if (p->fifo_n < need)
+		return;
+
+	p->fifo_n -= need;
+	memmove(p->fifo, &p->fifo[need], p->fifo_n * sizeof(int16_t));
+	p->ts += codec_ts_step(p->enc, need);
+	p->sent = false;
+}

@@ -14,10 +14,13 @@
  *  - control only: list and hash entries, names, the call, sdp_*;
  *  - set before the leg is published (epoll_ctl ADD) and never changed
  *    while a packet thread may see it: fds, local addresses, id, worker;
- *  - leg->mtx: source, peer, path, and each socket's remote and latched flag
- *    (both sides take it; no code ever holds two leg locks at once);
+ *  - leg->mtx: source, peer, path, play, rec, and each socket's remote
+ *    and latched flag (both sides take it; no code ever holds two leg
+ *    locks at once);
  *  - atomics: the counters and last_rx (written by packet threads, read
- *    by the control thread with relaxed ordering: statistics only);
+ *    by the control thread with relaxed ordering: statistics only), and
+ *    playing (written by the control thread, read by the peer's side
+ *    without the leg's lock);
  *  - owning packet thread only: timeout_sent; worker->mtx: wnext/wprev.
  *
  * A released leg is not freed at once: see grace.c.
@@ -30,6 +33,7 @@
 #include "dtmf.h"
 #include "rtp.h"
 #include "rtpstat.h"
+#include "tone.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -39,6 +43,7 @@ enum {
 	CALL_NAME_MAX   = 127,    /**< Longest call name, bytes       */
 	LEG_NAME_MAX    = 63,     /**< Longest leg name, bytes        */
 	LINE_MAX_BYTES  = 65536,  /**< Longest control line           */
+	FILE_NAME_MAX   = 1023,   /**< Longest file path, bytes       */
 };
 
 
@@ -47,6 +52,7 @@ enum {
 /** Start-up options; conf_parse overwrites the defaults */
 struct relay_conf {
 	char listen[108];         /**< UNIX socket path               */
+	char media_root[256];     /**< Files played/recorded under it */
 	struct sa tcp;            /**< TCP listen address, if set     */
 	struct sa addr;           /**< RTP sockets and SDP (port 0)   */
 	uint32_t port_min;        /**< Lowest RTP port (even)         */
@@ -192,6 +198,9 @@ struct xcode_cfg {
 	int codec_answerer;       /**< Answerer's codec               */
 	uint8_t pt_answerer;      /**< Its payload type               */
 	bool te;                  /**< Events cross (both use them)   */
+	int codec_relayed;        /**< Relayed as is: the answer's
+				       codec, -1: none of ours        */
+	uint8_t pt_relayed;       /**< Its payload type               */
 };
 
 struct leg;
@@ -258,6 +267,15 @@ struct leg {
 	bool keys_set[2];         /**< ... and which are set (control) */
 	int codec;                /**< Its codec when transcoding, -1 */
 	uint8_t pt;               /**< Its payload type then          */
+	int relay_codec;          /**< Its codec when relayed as is, -1:
+				       none of ours (control)         */
+	uint8_t relay_pt;         /**< Its payload type then          */
+	struct play *play;        /**< Heard instead of the peer, or
+				       NULL (leg->mtx)                */
+	struct rec *rec;          /**< Records what it receives, or
+				       NULL (leg->mtx)                */
+	atomic_bool playing;      /**< play is set: the peer's media to
+				       it is held back                */
 
 	_Atomic uint64_t pkts_in;    /**< Packets accepted            */
 	_Atomic uint64_t bytes_in;   /**< Bytes accepted              */
@@ -293,6 +311,43 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now);
 void fwd_tick(struct fwd *fwd, struct leg *leg);
 
 
+/* ---- players and recorders (play.c, rec.c, attach.c) ---- */
+
+struct play;
+struct rec;
+
+/** The codec a leg's party takes, as a player or recorder uses it */
+struct legcodec {
+	int codec;                /**< enum codec_id                  */
+	uint8_t pt;               /**< Its payload type               */
+	const char *fmtp;         /**< Its party's a=fmtp, or NULL    */
+};
+
+int  play_file(struct play **pp, const struct legcodec *lc,
+	       const char *file, bool loop);
+int  play_tone(struct play **pp, const struct legcodec *lc,
+	       const char *set, enum tone_kind kind);
+int  play_tick(struct play *p, uint8_t *pkt, size_t cap, size_t *len);
+bool play_ended(struct play *p);
+const char *play_name(const struct play *p);
+bool play_is_tone(const struct play *p);
+
+int  rec_alloc(struct rec **rp, const struct legcodec *lc,
+	       const char *file);
+void rec_rx(struct rec *r, const struct rtp_hdr *h);
+void rec_drain(struct rec *r);
+int  rec_close(struct rec *r, uint64_t *ms);
+const char *rec_file(const struct rec *r);
+uint32_t rec_srate(const struct rec *r);
+
+int  leg_codec(struct legcodec *lc, const struct leg *leg);
+void leg_play(struct leg *leg, struct play *p);
+bool leg_play_stop(struct leg *leg);
+void leg_play_ended(struct leg *leg);
+void leg_rec(struct leg *leg, struct rec *r);
+struct rec *leg_rec_take(struct leg *leg);
+
+
 /* ---- transcode path (path.c) ---- */
 
 struct path;
@@ -313,6 +368,7 @@ int  path_alloc(struct path **pp, const struct path_cfg *cfg);
 int  path_rx(struct path *p, const uint8_t *pkt, size_t len,
 	     uint8_t *out, size_t *out_len);
 const uint8_t *path_tick(struct path *p, size_t *len);
+void path_idle(struct path *p);
 void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
 
 
@@ -323,6 +379,7 @@ void workers_stop(void);
 struct worker *worker_pick(void);
 void worker_paths(struct worker *w, int delta);
 void worker_dtmf(uint32_t leg_id, char digit, bool inband);
+void worker_played(uint32_t leg_id);
 int  worker_add(struct worker *w, struct leg *leg);
 void worker_remove(struct worker *w, struct leg *leg);
 void workers_kick(void);
@@ -351,6 +408,9 @@ const char *call_name(const struct call *call);
 struct worker *call_worker(struct call *call);
 struct conn *call_conn(const struct call *call);
 int  call_encode_legs(struct odict *o, const struct call *call);
+typedef bool (call_leg_h)(struct leg *leg, void *arg);
+struct leg *call_leg_apply(const struct call *call, call_leg_h *h,
+			   void *arg);
 uint32_t call_count(void);
 
 
@@ -370,11 +430,15 @@ void conn_close_after_reply(struct conn *conn);
 int  event_hello(struct conn *conn);
 void event_timeout(const struct leg *leg, uint64_t idle_ms);
 void event_dtmf(const struct leg *leg, char digit, bool inband);
+void event_played(const struct leg *leg, const struct play *p);
+void event_recorded(const struct leg *leg, const char *file,
+		    uint64_t ms, int err);
 
 
 /* ---- commands (cmd.c) ---- */
 
 void cmd_dispatch(struct conn *conn, const char *line, size_t len);
+int  cmd_media_root(const char *dir);
 void cmd_error(struct conn *conn, int err, const char *why);
 
 #endif

@@ -40,6 +40,9 @@ libsbrelay_a_SOURCES = \
 	media/wav_write.c \
 	media/mix.h \
 	media/mix.c \
+	media/play.c \
+	media/rec.c \
+	media/attach.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -114,6 +114,22 @@ int tone_kind_find(enum tone_kind *kindp, const char *name)
 }
 
 
+/**
+ * The name of a tone
+ *
+ * @param kind Which tone
+ *
+ * @return Its name, as tone_kind_find takes it; NULL if out of range
+ */
+const char *tone_name(enum tone_kind kind)
+{
+	if ((unsigned)kind >= TONE_COUNT)
+		return NULL;
+
+	return kindv[kind];
+}
+
+
 /* phase step of DDS for hz at srate (2^32 is a whole turn) */
 static int32_t phase_step(uint16_t hz, uint32_t srate)
 {
@@ -240,4 +256,17 @@ void tone_fill(struct tone *t, int16_t *pcm, size_t n)
 		if (!t->left)
 			segment_next(t);
 	}
+}
+
+
+/**
+ * Has a tone that plays once (a beep) played its cadence?
+ *
+ * @param t Tone
+ *
+ * @return True once it is over; never for a repeating tone
+ */
+bool tone_over(const struct tone *t)
+{
+	return t && t->over;
 }

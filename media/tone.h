@@ -23,6 +23,8 @@ struct tone;
 int  tone_kind_find(enum tone_kind *kindp, const char *name);
 int  tone_alloc(struct tone **tp, const char *set, enum tone_kind kind,
 		uint32_t srate);
+const char *tone_name(enum tone_kind kind);
 void tone_fill(struct tone *t, int16_t *pcm, size_t n);
+bool tone_over(const struct tone *t);
 
 #endif

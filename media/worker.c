@@ -14,9 +14,10 @@
  * and, when that changed, pushes MQ_GRACE so the control thread frees
  * what became safe to free.
  *
- * Transcoding: while a thread has legs with a transcode path it wakes
- * every 20 ms (the ticks are kept on a fixed grid, so the frames go out
- * evenly) and plays out one frame of each (fwd_tick).
+ * Transcoding and players: while a thread has legs with a transcode
+ * path or a player it wakes every 20 ms (the ticks are kept on a fixed
+ * grid, so the frames go out evenly) and plays out one frame of each
+ * (fwd_tick). A player that has ended is reported as MQ_PLAYED.
  *
  * RTP timeout: a thread scans its legs when the earliest possible
  * timeout is due (and sleeps otherwise; nothing polls when idle). A
@@ -47,6 +48,8 @@ enum {
 enum mq_id {
 	MQ_TIMEOUT = 1,       /**< data: id of a silent leg        */
 	MQ_GRACE,             /**< a thread passed a generation    */
+	MQ_PLAYED,            /**< data: id of a leg whose player
+				   ended                           */
 	MQ_DTMF      = 0x100, /**< + 0x80 if in-band + the digit;
 				   data: id of the leg             */
 };
@@ -64,7 +67,8 @@ struct worker {
 	struct leg *legs;         /**< Its legs (mtx)                 */
 	uint32_t nlegs;           /**< Its legs (control thread)      */
 	_Atomic uint32_t seen;    /**< Grace generation passed        */
-	_Atomic uint32_t npaths;  /**< Its legs with a transcode path */
+	_Atomic uint32_t npaths;  /**< Its legs with a transcode path
+				       or a player (ticked)           */
 	uint64_t next_tick;       /**< Thread only: next 20 ms tick   */
 	uint64_t next_scan;       /**< Thread only: next timeout scan */
 	bool retry;               /**< Thread only: mqueue was full   */
@@ -255,6 +259,13 @@ static void mqueue_handler(int id, void *data, void *arg)
 
 	case MQ_GRACE:
 		grace_poll();
+		break;
+
+	case MQ_PLAYED:
+		/* gone, or stopped since: nothing to report */
+		leg = leg_find((uint32_t)(uintptr_t)data);
+		if (leg)
+			leg_play_ended(leg);
 		break;
 
 	default:
@@ -536,7 +547,8 @@ void workers_totals(uint64_t *packets, uint64_t *dropped)
 
 
 /**
- * Count a leg of a packet thread gaining or losing a transcode path
+ * Count a leg of a packet thread gaining or losing a transcode path or
+ * a player: while it has any, the thread ticks every 20 ms
  *
  * @param w     Packet thread
  * @param delta +1 or -1
@@ -564,4 +576,16 @@ void worker_dtmf(uint32_t leg_id, char digit, bool inband)
 {
 	(void)mqueue_push(pool.mq, MQ_DTMF | (inband ? 0x80 : 0) |
 			  (digit & 0x7f), (void *)(uintptr_t)leg_id);
+}
+
+
+/**
+ * Report that a leg's player has ended (any packet thread); a report
+ * the queue has no room for is made again at the next tick
+ *
+ * @param leg_id Leg
+ */
+void worker_played(uint32_t leg_id)
+{
+	(void)mqueue_push(pool.mq, MQ_PLAYED, (void *)(uintptr_t)leg_id);
 }

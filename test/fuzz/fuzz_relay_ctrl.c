@@ -40,9 +40,12 @@
  * Build with configure --enable-fuzz CC=clang; seeds are in
  * test/fuzz/corpus/relay-ctrl.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <re.h>
 #include "../../media/relay.h"
 
@@ -71,6 +74,7 @@ struct conn {
 	bool hello;               /**< hello succeeded                */
 	bool closing;             /**< Close after the reply          */
 	unsigned replies;         /**< Replies sent for this line     */
+	unsigned events;          /**< Events sent                    */
 	struct odict *reply;      /**< The last reply, decoded again  */
 };
 
@@ -80,6 +84,8 @@ static struct {
 	int dummy;
 } fake_worker;
 
+/* the relay's media root while fuzzing: fixed, so seeds can name it */
+static const char media_dir[] = "/tmp/sbrelay-fuzz";
 static struct sa relay_addr;
 static int fd_free;               /**< Lowest free descriptor at start */
 
@@ -105,6 +111,7 @@ static void check_failed(const char *what, int line)
  */
 int ctrl_send(struct conn *conn, const struct odict *o)
 {
+	struct odict *msg = NULL;
 	struct mbuf *mb;
 	const uint8_t *nl;
 	int err;
@@ -123,13 +130,23 @@ int ctrl_send(struct conn *conn, const struct odict *o)
 	nl = memchr(mb->buf, '\n', mb->end);
 	CHECK(nl == mb->buf + mb->end - 1);
 
-	++conn->replies;
-	conn->reply = mem_deref(conn->reply);
-	err = json_decode_odict(&conn->reply, 16, (const char *)mb->buf,
+	err = json_decode_odict(&msg, 16, (const char *)mb->buf,
 				mb->end - 1, 8);
 	CHECK(err == 0);
-
 	mem_deref(mb);
+
+	/* events (a recording ended by delete) may come before a reply;
+	 * they name themselves and carry no id */
+	if (odict_lookup(msg, "event")) {
+		CHECK(!odict_lookup(msg, "id"));
+		++conn->events;
+		mem_deref(msg);
+		return 0;
+	}
+
+	++conn->replies;
+	mem_deref(conn->reply);
+	conn->reply = msg;
 
 	return 0;
 }
@@ -292,6 +309,45 @@ static int lowest_free_fd(void)
 }
 
 
+/* a tenth of a second of a 1 kHz tone, 8 kHz mono: <media_dir>/tone.wav */
+static int wav_sample_write(const char *dir)
+{
+	uint8_t wav[44 + 1600];
+	char path[128];
+	FILE *f;
+	size_t i;
+	int err = 0;
+
+	memcpy(wav, "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0"
+	       "\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0data", 40);
+	wav[4] = (uint8_t)((sizeof(wav) - 8) & 0xff);
+	wav[5] = (uint8_t)((sizeof(wav) - 8) >> 8);
+	wav[6] = wav[7] = 0;
+	wav[40] = (uint8_t)(1600 & 0xff);
+	wav[41] = (uint8_t)(1600 >> 8);
+	wav[42] = wav[43] = 0;
+	for (i = 0; i < 800; i++) {
+		static const int16_t cycle[8] = {0, 7071, 10000, 7071, 0,
+						 -7071, -10000, -7071};
+		uint16_t v = (uint16_t)cycle[i % 8];
+
+		wav[44 + 2 * i] = (uint8_t)(v & 0xff);
+		wav[45 + 2 * i] = (uint8_t)(v >> 8);
+	}
+
+	(void)re_snprintf(path, sizeof(path), "%s/tone.wav", dir);
+	f = fopen(path, "wb");
+	if (!f)
+		return errno;
+	if (fwrite(wav, sizeof(wav), 1, f) != 1)
+		err = EIO;
+	if (fclose(f) && !err)
+		err = errno;
+
+	return err;
+}
+
+
 /**
  * Set up libre, the port range and the leg table once for the run
  *
@@ -313,7 +369,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* warnings ("no free port pair") are expected: keep stderr quiet */
 	dbg_init(DBG_ERR, DBG_NONE);
 
-	err = sa_set_str(&relay_addr, "127.0.0.1", 0);
+	/* play and record touch files under this directory only; a WAV
+	 * there gives play something to load */
+	if ((mkdir(media_dir, 0700) && errno != EEXIST) ||
+	    wav_sample_write(media_dir))
+		abort();
+
+	err = cmd_media_root(media_dir);
+	err = err ? err : sa_set_str(&relay_addr, "127.0.0.1", 0);
 	err = err ? err : ports_init(&relay_addr, PORT_MIN, PORT_MAX);
 	err = err ? err : legs_init();
 	err = err ? err : sdes_init();
@@ -442,7 +505,8 @@ static bool reply_code(const struct conn *conn, const char *code)
 static void reply_check(const struct conn *conn, int64_t id)
 {
 	static const char *codev[] = {"EINVAL", "ENOENT", "EEXIST", "ENOMEM",
-				      "EADDRINUSE", "EPROTO", "ENOTSUP"};
+				      "EADDRINUSE", "EPROTO", "ENOTSUP",
+				      "EACCES"};
 	const struct odict_entry *e;
 	const char *result, *code;
 	bool known = false;
@@ -553,7 +617,10 @@ static void answer_check(const struct conn *conn, const struct odict *req,
 
 	if (strcmp(cmd, "offer") && strcmp(cmd, "answer") &&
 	    strcmp(cmd, "delete") && strcmp(cmd, "query") &&
-	    strcmp(cmd, "stats") && strcmp(cmd, "ping")) {
+	    strcmp(cmd, "stats") && strcmp(cmd, "ping") &&
+	    strcmp(cmd, "play") && strcmp(cmd, "tone") &&
+	    strcmp(cmd, "stop") && strcmp(cmd, "record") &&
+	    strcmp(cmd, "record_stop")) {
 		CHECK(reply_code(conn, "EPROTO"));
 		return;
 	}
@@ -589,6 +656,22 @@ static void answer_check(const struct conn *conn, const struct odict *req,
 			CHECK(call_existed &&
 			      odict_get_type(conn->reply, ODICT_ARRAY,
 					     "legs"));
+	}
+	else if (!strcmp(cmd, "play") || !strcmp(cmd, "tone") ||
+		 !strcmp(cmd, "stop") || !strcmp(cmd, "record") ||
+		 !strcmp(cmd, "record_stop")) {
+		const char *file = odict_string(req, "file");
+
+		/* nothing in a call that does not exist, no file outside
+		 * the media root */
+		if (ok)
+			CHECK(call_existed &&
+			      call_count() == calls_before &&
+			      leg_count() == legs_before);
+		if (ok && (!strcmp(cmd, "play") || !strcmp(cmd, "record")))
+			CHECK(file && !strncmp(file, media_dir,
+					       strlen(media_dir)) &&
+			      file[strlen(media_dir)] == '/');
 	}
 	else if (ok) {
 		media_check(conn, req);

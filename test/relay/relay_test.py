@@ -17,6 +17,14 @@ UDP sockets of its own as the phones (127.0.0.1; a stranger on
  * latching: a phone whose SDP names a wrong port gets audio once it has
    sent; a stranger's packets are not relayed and count as dropped;
  * the timeout event after 1 s of silence, once per silence;
+ * players, tones and recorders: a WAV file played into a leg reaches its
+   phone as the relay's own PCMU stream of the file's tone (one SSRC,
+   marker, sequence, 20 ms timestamps), the peer's packets held back
+   until `played` or `stop`; a transcoded call's legs get it in their
+   own codecs (Opus checked by payload type and timestamps); a busy tone
+   keeps its cadence; a beep ends with `played`; a recorded leg's WAV
+   has the phone's tone and the length it sent; bad paths, calls, legs
+   and fields are refused with the documented codes;
  * `delete` frees the ports at once; closing a control connection frees
    its calls; no descriptor is left open; SIGTERM ends the relay cleanly
    (exit 0, which under ASan also means no leak) and removes its socket.
@@ -30,10 +38,12 @@ import math
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import wave
 
 PORT_MIN = 44200          # the relay's range; test_legs.c uses 43100-
 PORT_MAX = 44263
@@ -478,6 +488,364 @@ def test_dtmf(ctl):
     b.close()
 
 
+SSRC_B = 0x12345678        # what rtp_packet() sends with
+
+
+def ulaw_decode(byte):
+    """One G.711 mu-law byte to a 16-bit sample."""
+    byte = ~byte & 0xff
+    mag = ((((byte & 0x0f) << 3) + 0x84) << ((byte >> 4) & 7)) - 0x84
+    return -mag if byte & 0x80 else mag
+
+
+def sine(hz, n, rate=8000, amp=8000):
+    return [int(amp * math.sin(2 * math.pi * hz * i / rate))
+            for i in range(n)]
+
+
+def write_wav(path, rate, samples):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(struct.pack("<%dh" % len(samples), *samples))
+
+
+def crossing_hz(samples, rate):
+    """Frequency from the zero crossings of a steady tone."""
+    ups = [i for i in range(1, len(samples))
+           if samples[i - 1] < 0 <= samples[i]]
+    if len(ups) < 2:
+        return 0
+    return (len(ups) - 1) * rate / (ups[-1] - ups[0])
+
+
+def goertzel(samples, hz, rate=8000):
+    """Amplitude of one frequency in samples."""
+    coef = 2 * math.cos(2 * math.pi * hz / rate)
+    q1 = q2 = 0.0
+    for x in samples:
+        q1, q2 = coef * q1 - q2 + x, q1
+    n = max(len(samples), 1)
+    return 2 * math.sqrt(max(q1 * q1 + q2 * q2 - coef * q1 * q2, 0)) / n
+
+
+def rtp_fields(pkt):
+    """(marker, pt, seq, ts, ssrc, payload) of a plain RTP packet."""
+    b1, seq, ts, ssrc = struct.unpack("!xBHII", pkt[:12])
+    return (bool(b1 & 0x80), b1 & 0x7f, seq, ts, ssrc, pkt[12:])
+
+
+def pcmu_packet(seq, samples):
+    hdr = struct.pack("!BBHII", 0x80, 0, seq & 0xffff, seq * 160, SSRC_B)
+    return hdr + bytes(ulaw(x) for x in samples)
+
+
+def pump(listen, seconds, send=None):
+    """What listen receives for seconds; send(i) called every 20 ms."""
+    got = []
+    t0 = time.monotonic()
+    end = t0 + seconds
+    slot, i = t0, 0
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        if send and now >= slot:
+            send(i)
+            i += 1
+            slot += 0.02
+        listen.settimeout(max(0.001, min(slot if send else end, end) -
+                              time.monotonic()))
+        try:
+            got.append(listen.recvfrom(4096))
+        except socket.timeout:
+            pass
+    return got
+
+
+def stream_ok(pkts, pt, ts_step):
+    """One RTP stream: one SSRC, marker on the first packet only,
+    sequence numbers one apart, timestamps ts_step apart."""
+    f = [rtp_fields(p) for p in pkts]
+    return (len(f) > 0 and all(x[1] == pt for x in f) and
+            len({x[4] for x in f}) == 1 and
+            [x[0] for x in f] == [True] + [False] * (len(f) - 1) and
+            all((f[i][2] - f[i - 1][2]) & 0xffff == 1 and
+                (f[i][3] - f[i - 1][3]) & 0xffffffff == ts_step
+                for i in range(1, len(f))))
+
+
+def pcmu_call(ctl, name):
+    """Phones A and B on a call relayed as is (PCMU)."""
+    a, b = Phone(), Phone()
+    r = ctl.request("offer", call=name, **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=a.sdp())
+    pb = sdp_port(r["sdp"])
+    r = ctl.request("answer", call=name, **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=b.sdp())
+    pa = sdp_port(r["sdp"])
+    return a, b, pa, pb
+
+
+def test_media_errors(ctl, tmp):
+    wav = os.path.join(tmp, "e.wav")
+    write_wav(wav, 8000, sine(1000, 800))
+    junk = os.path.join(tmp, "junk.wav")
+    with open(junk, "w") as f:
+        f.write("not a wav file at all, not at all")
+    odd = os.path.join(tmp, "odd.wav")
+    write_wav(odd, 11025, sine(1000, 800, 11025))
+    a, b, pa, pb = pcmu_call(ctl, "m0")
+    cases = [
+        ("play", {"leg": "a", "file": wav, "call": "nope"}, "ENOENT",
+         "'nope'"),
+        ("play", {"call": "m0", "leg": "x", "file": wav}, "ENOENT", "'x'"),
+        ("play", {"call": "m0", "file": wav}, "EINVAL", "'leg'"),
+        ("play", {"call": "m0", "leg": "a"}, "EINVAL", "'file'"),
+        ("play", {"call": "m0", "leg": "a", "file": "e.wav"}, "EINVAL",
+         "'file'"),
+        ("play", {"call": "m0", "leg": "a",
+                  "file": tmp + "/../" + os.path.basename(tmp) + "/e.wav"},
+         "EINVAL", "'file'"),
+        ("play", {"call": "m0", "leg": "a", "file": tmp + "/none.wav"},
+         "ENOENT", "none.wav"),
+        ("play", {"call": "m0", "leg": "a", "file": tmp + "x/e.wav"},
+         "EACCES", "not under"),
+        ("record", {"call": "m0", "leg": "b", "file": "/tmp/out.wav"},
+         "EACCES", "not under"),
+        ("play", {"call": "m0", "leg": "a", "file": junk}, "EINVAL",
+         "'file'"),
+        ("play", {"call": "m0", "leg": "a", "file": odd}, "EINVAL",
+         "'file'"),
+        ("play", {"call": "m0", "leg": "a", "file": wav, "loop": "yes"},
+         "EINVAL", "'loop'"),
+        ("tone", {"call": "m0", "leg": "a", "tone": "dance"}, "EINVAL",
+         "'tone'"),
+        ("tone", {"call": "m0", "leg": "a", "tone": "busy", "set": "xx"},
+         "EINVAL", "'set'"),
+        ("stop", {"call": "m0", "leg": "z"}, "ENOENT", "'z'"),
+        ("record", {"call": "m0", "leg": "b", "file": "r.wav"}, "EINVAL",
+         "'file'"),
+        ("record", {"call": "m0", "leg": "b",
+                    "file": tmp + "/no/dir/r.wav"}, "ENOENT", "r.wav"),
+        ("record_stop", {"call": "m0", "leg": "b"}, "ENOENT", "'b'"),
+    ]
+    for cmd, members, code, says in cases:
+        r = ctl.request(cmd, **members)
+        check(r and r.get("code") == code and says in r.get("error", ""),
+              "%s %s: %s naming %s (%s)" % (cmd, members, code, says, r))
+    r = ctl.request("stop", call="m0", leg="a")
+    check(r and r.get("result") == "ok" and r.get("stopped") is False,
+          "stop with nothing playing: ok, stopped false (%s)" % r)
+
+    rec = os.path.join(tmp, "twice.wav")
+    r = ctl.request("record", call="m0", leg="b", file=rec)
+    check(r and r.get("result") == "ok", "record: ok (%s)" % r)
+    r = ctl.request("record", call="m0", leg="b", file=rec)
+    check(r and r.get("code") == "EEXIST", "record twice: EEXIST (%s)" % r)
+    ctl.request("delete", call="m0")
+    ev = ctl.wait_event(lambda e: e.get("event") == "recorded", 1)
+    check(ev and ev.get("leg") == "b" and ev.get("file") == rec and
+          ev.get("duration_ms") == 0 and os.path.exists(rec),
+          "delete ends a recording: recorded event, empty WAV (%s)" % ev)
+
+    # no answer yet: no codec to play in
+    r = ctl.request("offer", call="m1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=a.sdp())
+    r = ctl.request("play", call="m1", leg="b", file=wav)
+    check(r and r.get("code") == "ENOTSUP",
+          "play before the answer: ENOTSUP (%s)" % r)
+    ctl.request("delete", call="m1")
+    a.close()
+    b.close()
+
+
+def test_play(ctl, tmp):
+    """A file played into leg a of a relayed call: A hears it, not B,
+    until it ends; then B again."""
+    wav = os.path.join(tmp, "tone1k.wav")
+    write_wav(wav, 8000, sine(1000, 4800))           # 600 ms
+    a, b, pa, pb = pcmu_call(ctl, "p1")
+    sent_b = []
+
+    def b_talks(i):
+        p = rtp_packet(i, "B")
+        sent_b.append(p)
+        b.rtp.sendto(p, (RELAY_IP, pb))
+
+    r = ctl.request("play", call="p1", leg="a", file=wav)
+    check(r and r.get("result") == "ok", "play: ok (%s)" % r)
+    q = ctl.request("query", call="p1")
+    check(leg_of(q, "a").get("playing") == wav,
+          "query: leg a plays the file (%s)" % leg_of(q, "a"))
+    got = pump(a.rtp, 0.5, b_talks) + pump(a.rtp, 0.4)
+    ev = ctl.wait_event(lambda e: e.get("event") == "played", 1)
+    check(ev == {"event": "played", "call": "p1", "leg": "a",
+                 "file": wav}, "played event (%s)" % ev)
+    pkts = [p for p, _ in got]
+    check(all(src == (RELAY_IP, pa) for _, src in got),
+          "played: from the relay's port of leg a")
+    check(not [p for p in pkts if rtp_fields(p)[4] == SSRC_B],
+          "B's %d packets are held back while A hears the file"
+          % len(sent_b))
+    check(len(pkts) == 30 and stream_ok(pkts, 0, 160),
+          "played: 30 packets of 20 ms, one PCMU stream (%d)" % len(pkts))
+    check(rtp_fields(pkts[0])[4] != SSRC_B if pkts else False,
+          "played: the relay's own SSRC")
+    pcm = [ulaw_decode(x) for p in pkts for x in rtp_fields(p)[5]]
+    hz = crossing_hz(pcm[400:], 8000)
+    amp = goertzel(pcm[400:], 1000)
+    check(len(pcm) == 4800 and abs(hz - 1000) < 10 and
+          6400 < amp < 9600,
+          "played: 600 ms of 1 kHz (%d samples, %.1f Hz, amplitude %.0f)"
+          % (len(pcm), hz, amp))
+
+    # ended: the bridge is back
+    for i in range(5):
+        b.rtp.sendto(rtp_packet(100 + i, "B"), (RELAY_IP, pb))
+    got = recv_all(a.rtp, 5)
+    check([p for p, _ in got] == [rtp_packet(100 + i, "B")
+                                  for i in range(5)],
+          "after played: B's packets reach A again, intact")
+
+    # a loop of 100 ms, stopped
+    short = os.path.join(tmp, "short.wav")
+    write_wav(short, 8000, sine(1000, 800))
+    r = ctl.request("play", call="p1", leg="a", file=short, loop=True)
+    got = pump(a.rtp, 0.5)
+    check(len(got) >= 20 and stream_ok([p for p, _ in got], 0, 160),
+          "a loop plays on past the file's end (%d packets)" % len(got))
+    r = ctl.request("stop", call="p1", leg="a")
+    check(r and r.get("stopped") is True, "stop: stopped (%s)" % r)
+    pump(a.rtp, 0.1)
+    for i in range(5):
+        b.rtp.sendto(rtp_packet(200 + i, "B"), (RELAY_IP, pb))
+    got = recv_all(a.rtp, 6, 0.5)
+    check([p for p, _ in got] == [rtp_packet(200 + i, "B")
+                                  for i in range(5)],
+          "after stop: nothing played, B reaches A (%d)" % len(got))
+    ev = ctl.wait_event(lambda e: e.get("event") == "played", 0.1)
+    check(ev is None, "a stopped play sends no played event (%s)" % ev)
+
+    # us busy: 500 ms on, 500 ms off
+    r = ctl.request("tone", call="p1", leg="a", tone="busy", set="us")
+    check(r and r.get("result") == "ok", "tone busy: ok (%s)" % r)
+    got = pump(a.rtp, 1.3)
+    ctl.request("stop", call="p1", leg="a")
+    pkts = [p for p, _ in got]
+    on = [sum(abs(ulaw_decode(x)) for x in rtp_fields(p)[5]) > 160 * 500
+          for p in pkts]
+    pcm = [ulaw_decode(x) for p in pkts[2:23] for x in rtp_fields(p)[5]]
+    check(stream_ok(pkts, 0, 160) and len(on) >= 60 and
+          on[:25] == [True] * 25 and on[25:50] == [False] * 25 and
+          on[50:60] == [True] * 10,
+          "busy: 25 frames on, 25 off, on again (%s)"
+          % "".join("#" if x else "." for x in on))
+    check(goertzel(pcm, 480) > 1000 and goertzel(pcm, 620) > 1000 and
+          goertzel(pcm, 425) < 300,
+          "busy (us): 480 and 620 Hz")
+
+    # a beep ends by itself
+    r = ctl.request("tone", call="p1", leg="a", tone="beep", set="eu")
+    got = pump(a.rtp, 0.7)
+    ev = ctl.wait_event(lambda e: e.get("event") == "played", 1)
+    check(ev == {"event": "played", "call": "p1", "leg": "a",
+                 "tone": "beep"} and len(got) == 25,
+          "beep: 25 packets, then played (%d, %s)" % (len(got), ev))
+    ctl.request("delete", call="p1")
+    a.close()
+    b.close()
+
+
+def test_play_transcoded(ctl, tmp):
+    """A PCMU phone and an Opus phone: a file played to each leg comes
+    in that leg's codec."""
+    wav = os.path.join(tmp, "tone16k.wav")
+    write_wav(wav, 16000, sine(1000, 6400, 16000))   # 400 ms
+    a, b = Phone(), Phone()
+    r = ctl.request("offer", call="t1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=a.sdp())
+    answer = b.sdp().replace(" 0 101\r\n", " 111\r\n").replace(
+        "a=rtpmap:0 PCMU/8000", "a=rtpmap:111 opus/48000/2")
+    r = ctl.request("answer", call="t1", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    check(r and r.get("result") == "ok", "transcoded call (%s)" % r)
+    r1 = ctl.request("play", call="t1", leg="a", file=wav)
+    r2 = ctl.request("play", call="t1", leg="b", file=wav)
+    check(r1.get("result") == "ok" and r2.get("result") == "ok",
+          "play into both legs: ok (%s, %s)" % (r1, r2))
+    got_b = pump(b.rtp, 0.6)
+    got_a = recv_all(a.rtp, 100, 0.1)
+    evs = [ctl.wait_event(lambda e: e.get("event") == "played", 1)
+           for _ in range(2)]
+    check(sorted((e or {}).get("leg", "") for e in evs) == ["a", "b"],
+          "played on both legs (%s)" % evs)
+    pkts = [p for p, _ in got_b]
+    check(len(pkts) == 20 and stream_ok(pkts, 111, 960),
+          "Opus leg: 20 packets, type 111, 960 apart (%d)" % len(pkts))
+    pkts = [p for p, _ in got_a]
+    pcm = [ulaw_decode(x) for p in pkts for x in rtp_fields(p)[5]]
+    hz = crossing_hz(pcm[400:], 8000)
+    check(len(pkts) == 20 and stream_ok(pkts, 0, 160) and
+          abs(hz - 1000) < 10,
+          "PCMU leg: 20 packets of the 16 kHz file at 1 kHz (%d, %.1f Hz)"
+          % (len(pkts), hz))
+    ctl.request("delete", call="t1")
+    a.close()
+    b.close()
+
+
+def test_record(ctl, tmp):
+    """B's PCMU tone recorded on leg b; leg a's recording ends with the
+    call."""
+    rec_b = os.path.join(tmp, "rec-b.wav")
+    rec_a = os.path.join(tmp, "rec-a.wav")
+    a, b, pa, pb = pcmu_call(ctl, "r1")
+    r = ctl.request("record", call="r1", leg="b", file=rec_b)
+    check(r and r.get("result") == "ok", "record: ok (%s)" % r)
+    r = ctl.request("record", call="r1", leg="a", file=rec_a)
+    tone = sine(1000, 8000)
+    for i in range(50):
+        b.rtp.sendto(pcmu_packet(i, tone[i * 160:(i + 1) * 160]),
+                     (RELAY_IP, pb))
+        time.sleep(0.005)
+    for i in range(10):
+        a.rtp.sendto(pcmu_packet(i, tone[:160]), (RELAY_IP, pa))
+    got = recv_all(a.rtp, 50)
+    check(len(got) == 50 and len(recv_all(b.rtp, 10)) == 10,
+          "recorded packets are relayed too (%d)" % len(got))
+    q = ctl.request("query", call="r1")
+    check(leg_of(q, "b").get("recording") == rec_b,
+          "query: leg b records (%s)" % leg_of(q, "b"))
+    r = ctl.request("record_stop", call="r1", leg="b")
+    check(r and r.get("file") == rec_b and r.get("duration_ms") == 1000,
+          "record_stop: the file, 1000 ms (%s)" % r)
+    try:
+        with wave.open(rec_b, "rb") as w:
+            rate, n = w.getframerate(), w.getnframes()
+            pcm = list(struct.unpack("<%dh" % n, w.readframes(n)))
+    except (OSError, wave.Error, struct.error) as e:
+        rate, n, pcm = 0, 0, []
+        check(False, "recording readable (%s)" % e)
+    hz = crossing_hz(pcm[800:], 8000)
+    check(rate == 8000 and n == 8000 and abs(hz - 1000) < 10 and
+          6400 < goertzel(pcm[800:], 1000) < 9600,
+          "recording: 8 kHz, 8000 samples, 1 kHz (%d, %d, %.1f Hz)"
+          % (rate, n, hz))
+    check(not [f for f in os.listdir(tmp) if ".tmp." in f and "rec-b" in f],
+          "no temporary file left of the recording")
+
+    ctl.request("delete", call="r1")
+    ev = ctl.wait_event(lambda e: e.get("event") == "recorded", 1)
+    check(ev == {"event": "recorded", "call": "r1", "leg": "a",
+                 "file": rec_a, "duration_ms": 200} and
+          os.path.exists(rec_a),
+          "delete ends leg a's recording: recorded, 200 ms (%s)" % ev)
+    a.close()
+    b.close()
+
+
 def test_latching(ctl):
     c, d = Phone(), Phone()
     wrong = Phone()
@@ -619,7 +987,8 @@ def main():
     log = open(os.path.join(tmp, "sbrelay.log"), "w+")
     proc = subprocess.Popen([binary, "-l", path, "-a", RELAY_IP,
                              "-p", "%d-%d" % (PORT_MIN, PORT_MAX),
-                             "-T", str(TIMEOUT_S), "-j", "2"],
+                             "-T", str(TIMEOUT_S), "-j", "2",
+                             "--media-root", tmp + "/"],
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         check(wait_until(lambda: connectable(path)),
@@ -638,6 +1007,10 @@ def main():
         test_relay(ctl)
         test_latching(ctl)
         test_dtmf(ctl)
+        test_media_errors(ctl, tmp)
+        test_play(ctl, tmp)
+        test_play_transcoded(ctl, tmp)
+        test_record(ctl, tmp)
         test_conn_close(path, ctl)
         test_slow_reader(path)
 

@@ -27,6 +27,8 @@ static const struct test testv[] = {
 	TEST(test_session_answer),
 	TEST(test_session_transcode),
 	TEST(test_session_srtp),
+	TEST(test_session_play),
+	TEST(test_session_record),
 	TEST(test_sdes_parse),
 	TEST(test_sdes_reject),
 	TEST(test_sdes_truncated),
@@ -73,6 +75,13 @@ static const struct test testv[] = {
 	TEST(test_dtmf_inband),
 	TEST(test_dtmf_inband_talkoff),
 	TEST(test_tone),
+	TEST(test_play_file),
+	TEST(test_play_loop),
+	TEST(test_play_tone),
+	TEST(test_play_errors),
+	TEST(test_rec_pcmu),
+	TEST(test_rec_opus),
+	TEST(test_rec_limits),
 };
 
 

@@ -19,6 +19,8 @@ int test_session_offer(void);
 int test_session_answer(void);
 int test_session_transcode(void);
 int test_session_srtp(void);
+int test_session_play(void);
+int test_session_record(void);
 int test_sdes_parse(void);
 int test_sdes_reject(void);
 int test_sdes_truncated(void);
@@ -71,5 +73,14 @@ int test_dtmf_event_tx(void);
 int test_dtmf_inband(void);
 int test_dtmf_inband_talkoff(void);
 int test_tone(void);
+int test_play_file(void);
+int test_play_loop(void);
+int test_play_tone(void);
+int test_play_errors(void);
+int test_rec_file_check(const char *path, uint32_t srate, size_t samples,
+			double hz);
+int test_rec_pcmu(void);
+int test_rec_opus(void);
+int test_rec_limits(void);
 
 #endif

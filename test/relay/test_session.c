@@ -3,9 +3,12 @@
  *                       answers relayed or transcoded, and real media
  *
  * One call, legs "a" (the offerer, phone A) and "b" (phone B), no
- * control connection. The descriptions are checked line by line; the
- * last test sends PCMU with a 1 kHz tone into leg a and checks that
- * phone B gets Opus from leg b that decodes to the same tone.
+ * control connection. The descriptions are checked line by line; then
+ * phones talk through the relay: PCMU with a 1 kHz tone into leg a
+ * must reach phone B as Opus from leg b that decodes to the same tone,
+ * SRTP must be ended at the relay, a player on a leg must be heard
+ * instead of the peer (protected with the leg's key) and a recorder
+ * must write what its leg's phone sends.
  */
 #include <string.h>
 #include <unistd.h>
@@ -450,17 +453,37 @@ static int talk(struct fixture *f, struct phone *pa, struct phone *pb)
 }
 
 
-int test_session_transcode(void)
+/* A offers PCMU only, B answers Opus only: transcoded */
+static int opus_call(struct fixture *f, struct phone *pa, struct phone *pb)
 {
 	static const char offer_tmpl[] =
 		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
 	static const char answer_tmpl[] =
 		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 111\r\n"
 		"a=rtpmap:111 opus/48000/2\r\n";
-	struct phone *pa = NULL, *pb = NULL;
 	struct sdptext st;
-	struct fixture f;
 	char sdp[256];
+	int err;
+
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pa, offer_tmpl));
+	TEST_CHECK(offer(f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f->a, &pa->local, &st);
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
+	TEST_CHECK(answer(f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f->b, &pb->local, &st);
+	TEST_ASSERT(f->a->path && f->b->path);
+
+ out:
+	return err;
+}
+
+
+int test_session_transcode(void)
+{
+	struct phone *pa = NULL, *pb = NULL;
+	struct fixture f;
 	int err;
 
 	err = setup(&f);
@@ -469,18 +492,7 @@ int test_session_transcode(void)
 
 	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
 	TEST_CHECK(phone_alloc(&pb, CODEC_OPUS, 111));
-
-	/* A offers PCMU only, B answers Opus only */
-	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pa, offer_tmpl));
-	TEST_CHECK(offer(&f, sdp));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.a, &pa->local, &st);
-	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
-	TEST_CHECK(answer(&f, sdp));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.b, &pb->local, &st);
-	TEST_ASSERT(f.a->path && f.b->path);
-
+	TEST_CHECK(opus_call(&f, pa, pb));
 	TEST_CHECK(talk(&f, pa, pb));
 
  out:
@@ -514,17 +526,57 @@ static int crypto_of(struct sdes_key *k, struct mbuf *mb)
 }
 
 
-int test_session_srtp(void)
+/* A offers PCMU with SRTP, B answers plain PCMU: relayed as is, with
+ * SRTP between A and the relay */
+static int srtp_call(struct fixture *f, struct phone *pa, struct phone *pb)
 {
 	static const char offer_tmpl[] =
 		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/SAVP 0\r\n"
 		"a=crypto:5 AES_CM_128_HMAC_SHA1_80 inline:%s\r\n";
 	static const char answer_tmpl[] =
 		"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio %u RTP/AVP 0\r\n";
-	struct phone *pa = NULL, *pb = NULL;
 	struct sdes_key ka, kr;
 	char sdp[256], val[SDES_ATTR_MAX];
+	const char *inline_key;
 	struct sdptext st;
+	int err;
+
+	/* A offers SRTP with its key; B is asked for plain RTP */
+	TEST_CHECK(sdes_make(&ka, 5, SDES_AES_CM_80));
+	TEST_CHECK(sdes_print(val, sizeof(val), &ka));
+	inline_key = strchr(strchr(val, ' ') + 1, ':') + 1;
+	TEST_ASSERT(re_snprintf(sdp, sizeof(sdp), offer_tmpl,
+				sa_port(&pa->local), inline_key) > 0);
+	mbuf_reset(f->mb);
+	TEST_CHECK(session_offer(f->a, f->b, sdp, SRTP_OFF, f->mb));
+	TEST_ASSERT(!has_text(f->mb, "a=crypto:"));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f->a, &pa->local, &st);
+
+	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
+	TEST_CHECK(answer(f, sdp));
+	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
+	leg_set_remote(f->b, &pb->local, &st);
+
+	/* A's answer: RTP/SAVP, its tag and suite, the relay's key */
+	TEST_ASSERT(has_text(f->mb, "RTP/SAVP 0\r\n"));
+	TEST_CHECK(crypto_of(&kr, f->mb));
+	TEST_EQUALS(5, kr.tag);
+	TEST_EQUALS(SDES_AES_CM_80, kr.suite);
+	TEST_ASSERT(memcmp(kr.key, ka.key, kr.keylen));
+	TEST_ASSERT(f->a->path == NULL);
+
+	/* A sends with its key and hears the relay's; B is plain */
+	TEST_CHECK(srtp_pair_alloc(&pa->sp, &kr, &ka));
+
+ out:
+	return err;
+}
+
+
+int test_session_srtp(void)
+{
+	struct phone *pa = NULL, *pb = NULL;
 	struct fixture f;
 	int err;
 
@@ -534,40 +586,154 @@ int test_session_srtp(void)
 
 	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
 	TEST_CHECK(phone_alloc(&pb, CODEC_PCMU, 0));
-
-	/* A offers SRTP with its key; B is asked for plain RTP */
-	TEST_CHECK(sdes_make(&ka, 5, SDES_AES_CM_80));
-	TEST_CHECK(sdes_print(val, sizeof(val), &ka));
-	TEST_ASSERT(re_snprintf(sdp, sizeof(sdp), offer_tmpl,
-				sa_port(&pa->local), strchr(strchr(val, ' ')
-							    + 1, ':') + 1) > 0);
-	mbuf_reset(f.mb);
-	TEST_CHECK(session_offer(f.a, f.b, sdp, SRTP_OFF, f.mb));
-	TEST_ASSERT(!has_text(f.mb, "a=crypto:"));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.a, &pa->local, &st);
-
-	TEST_CHECK(phone_sdp(sdp, sizeof(sdp), pb, answer_tmpl));
-	TEST_CHECK(answer(&f, sdp));
-	TEST_CHECK(sdptext_parse(&st, sdp, strlen(sdp)));
-	leg_set_remote(f.b, &pb->local, &st);
-
-	/* A's answer: RTP/SAVP, its tag and suite, the relay's key */
-	TEST_ASSERT(has_text(f.mb, "RTP/SAVP 0\r\n"));
-	TEST_CHECK(crypto_of(&kr, f.mb));
-	TEST_EQUALS(5, kr.tag);
-	TEST_EQUALS(SDES_AES_CM_80, kr.suite);
-	TEST_ASSERT(memcmp(kr.key, ka.key, kr.keylen));
-	TEST_ASSERT(f.a->path == NULL);
-
-	/* A sends with its key and hears the relay's; B is plain */
-	TEST_CHECK(srtp_pair_alloc(&pa->sp, &kr, &ka));
+	TEST_CHECK(srtp_call(&f, pa, pb));
 	TEST_CHECK(talk(&f, pa, pb));
 
  out:
 	phone_free(pa);
 	phone_free(pb);
 	teardown(&f);
+
+	return err;
+}
+
+
+/* a tone played to A's leg of an SRTP call: A hears it, protected with
+ * its key, and not B, who talks meanwhile; once stopped, they talk */
+int test_session_play(void)
+{
+	struct phone *pa = NULL, *pb = NULL;
+	struct play *p = NULL;
+	struct legcodec lc;
+	struct fixture f;
+	double tone, peer;
+	int i, err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
+	TEST_CHECK(phone_alloc(&pb, CODEC_PCMU, 0));
+	TEST_CHECK(srtp_call(&f, pa, pb));
+	leg_bridge(f.a, f.b);
+
+	TEST_CHECK(leg_codec(&lc, f.a));
+	TEST_EQUALS(CODEC_PCMU, lc.codec);
+	TEST_EQUALS(0, lc.pt);
+	TEST_CHECK(play_tone(&p, &lc, "us", TONE_SINE));
+	leg_play(f.a, p);
+	TEST_ASSERT(f.a->play == p);
+
+	for (i = 0; i < 30; i++) {
+		TEST_CHECK(phone_send(pb, &f.b->rtp.local, 600));
+		(void)usleep(20000);
+		phone_hear(pa);
+	}
+	(void)usleep(50000);
+	phone_hear(pa);
+
+	TEST_EQUALS(0, pa->bad_srtp + pa->wrong_pt);
+	TEST_ASSERT(pa->nheard >= 25 * 160);
+	tone = test_tone_amplitude(pa->heard, pa->nheard, 1004, 8000);
+	peer = test_tone_amplitude(pa->heard, pa->nheard, 600, 8000);
+	if (tone < 2000 || peer > 50) {
+		(void)re_fprintf(stderr, "played: %zu samples, 1004 Hz at"
+				 " %.0f, B's 600 Hz at %.0f\n", pa->nheard,
+				 tone, peer);
+		TEST_ERR(EINVAL);
+	}
+
+	TEST_ASSERT(leg_play_stop(f.a));
+	TEST_ASSERT(!leg_play_stop(f.a));
+	TEST_ASSERT(f.a->play == NULL);
+	pa->nheard = pb->nheard = 0;
+	TEST_CHECK(talk(&f, pa, pb));
+
+ out:
+	mem_deref(p);
+	phone_free(pa);
+	phone_free(pb);
+	teardown(&f);
+
+	return err;
+}
+
+
+/* both legs of a transcoded call recorded while their phones talk:
+ * each file holds its phone's tone, at its codec's rate, as long as
+ * what was sent */
+int test_session_record(void)
+{
+	struct phone *pa = NULL, *pb = NULL;
+	struct rec *ra = NULL, *rb = NULL, *r;
+	char dir[256] = "", fa[300], fb[300];
+	struct legcodec lc;
+	struct fixture f;
+	uint64_t ms_a = 0, ms_b = 0;
+	int i, err;
+
+	err = setup(&f);
+	if (err)
+		goto out;
+
+	TEST_CHECK(test_tmpdir_make(dir, sizeof(dir)));
+	(void)re_snprintf(fa, sizeof(fa), "%s/a.wav", dir);
+	(void)re_snprintf(fb, sizeof(fb), "%s/b.wav", dir);
+
+	TEST_CHECK(phone_alloc(&pa, CODEC_PCMU, 0));
+	TEST_CHECK(phone_alloc(&pb, CODEC_OPUS, 111));
+
+	/* no answer yet: no codec to record with */
+	TEST_EQUALS(ENOTSUP, leg_codec(&lc, f.b));
+
+	TEST_CHECK(opus_call(&f, pa, pb));
+	leg_bridge(f.a, f.b);
+
+	TEST_CHECK(leg_codec(&lc, f.a));
+	TEST_CHECK(rec_alloc(&ra, &lc, fa));
+	leg_rec(f.a, ra);
+	TEST_CHECK(leg_codec(&lc, f.b));
+	TEST_EQUALS(CODEC_OPUS, lc.codec);
+	TEST_EQUALS(111, lc.pt);
+	TEST_CHECK(rec_alloc(&rb, &lc, fb));
+	leg_rec(f.b, rb);
+
+	for (i = 0; i < 40; i++) {
+		TEST_CHECK(phone_send(pa, &f.a->rtp.local, 1000));
+		TEST_CHECK(phone_send(pb, &f.b->rtp.local, 600));
+		(void)usleep(20000);
+		phone_hear(pa);
+		phone_hear(pb);
+		if (i == 20) {
+			rec_drain(ra);
+			rec_drain(rb);
+		}
+	}
+	(void)usleep(50000);
+
+	/* each take hands over the leg's reference */
+	r = leg_rec_take(f.a);
+	mem_deref(r);
+	TEST_ASSERT(r == ra);
+	r = leg_rec_take(f.b);
+	mem_deref(r);
+	TEST_ASSERT(r == rb);
+	TEST_ASSERT(leg_rec_take(f.b) == NULL);
+	TEST_CHECK(rec_close(ra, &ms_a));
+	TEST_CHECK(rec_close(rb, &ms_b));
+	TEST_EQUALS(800, ms_a);
+	TEST_EQUALS(800, ms_b);
+	TEST_CHECK(test_rec_file_check(fa, 8000, 6400, 1000));
+	TEST_CHECK(test_rec_file_check(fb, 48000, 38400, 600));
+
+ out:
+	mem_deref(ra);
+	mem_deref(rb);
+	phone_free(pa);
+	phone_free(pb);
+	teardown(&f);
+	test_tmpdir_remove(dir);
 
 	return err;
 }
