@@ -956,10 +956,11 @@ static int status_print(struct re_printf *pf, void *arg)
 
 	return re_hprintf(pf, "{\"version\":\"%s\",\"calls\":%u,"
 			  "\"registrations\":%u,\"extensions\":%u,"
-			  "\"relay\":\"%s\"}",
+			  "\"relay\":\"%s\",\"relays\":%H}",
 			  VERSION, callengine_count(),
 			  location_count_all(), n,
-			  relay_ready() ? "ready" : "down");
+			  relay_ready() ? "ready" : "down",
+			  relay_status_json, NULL);
 }
 
 

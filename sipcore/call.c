@@ -24,6 +24,7 @@ struct call {
 	struct dial *dial;      /**< While ringing                    */
 	struct leg *out;        /**< Answered callee leg              */
 	struct bridge *br;      /**< While talking                    */
+	struct relay_call *rc;  /**< Its place on its relay           */
 	struct relay_req *req_offer;  /**< Offer at the relay         */
 	struct relay_req *req_answer; /**< Answer at the relay        */
 	struct leg *modify_to;  /**< Leg the pending offer goes to    */
@@ -56,6 +57,7 @@ static void destructor(void *arg)
 	tmr_cancel(&call->tmr_relay);
 	mem_deref(call->req_offer);
 	mem_deref(call->req_answer);
+	mem_deref(call->rc);
 	mem_deref(call->br);
 	mem_deref(call->dial);
 	leg_hangup(call->out, 0, NULL);
@@ -147,8 +149,8 @@ static void relay_delete(struct call *call)
 			*cdr_id = call->cdr.id;
 	}
 
-	if (relay_request(NULL, cdr_id ? delete_resp_handler : NULL, cdr_id,
-			  "\"command\":\"delete\",\"call\":\"%s\"",
+	if (relay_request(call->rc, NULL, cdr_id ? delete_resp_handler : NULL,
+			  cdr_id, "\"command\":\"delete\",\"call\":\"%s\"",
 			  call->rid))
 		mem_deref(cdr_id);
 }
@@ -240,7 +242,7 @@ static int relay_sdp(struct relay_req **reqp, struct call *call,
 	bool caller = from == call->in;
 	bool offer = !strcmp(cmd, "offer");
 
-	return relay_request(reqp, resph, call,
+	return relay_request(call->rc, reqp, resph, call,
 			     "\"command\":\"%s\",\"call\":\"%s\","
 			     "\"from\":\"%s\",\"to\":\"%s\","
 			     "\"source\":\"%j\",%s%s%s\"sdp\":\"%H\"",
@@ -453,13 +455,18 @@ static void in_event_handler(struct leg *leg, enum leg_event ev,
 }
 
 
-/* The relay may be starting (or starting again): a call waits for it a
- * little, then gets 503 */
+static relay_event_h relay_event_handler;
+static relay_down_h relay_down_handler;
+
+
+/* The call takes a relay, and keeps it. Relays may be starting (or
+ * starting again): a call waits for one a little, then gets 503 */
 static void relay_offer(struct call *call)
 {
 	int err;
 
-	if (!relay_ready()) {
+	if (relay_attach(&call->rc, call->rid, relay_event_handler,
+			 relay_down_handler, call)) {
 		if (call->relay_waits++ < RELAY_WAITS) {
 			tmr_start(&call->tmr_relay, RELAY_WAIT_MS,
 				  relay_wait_handler, call);
@@ -541,39 +548,14 @@ static void incoming_handler(struct leg *leg, void *arg)
 }
 
 
-static struct call *call_find(const char *rid)
+/* an event of the call from its relay: a key pressed goes to the
+ * other party; an answered call whose media stopped, and that is not on
+ * hold, is hung up */
+static void relay_event_handler(const char *event, const struct odict *msg,
+				void *arg)
 {
-	struct le *le;
-
-	for (le = list_head(&engine.calll); le; le = le->next) {
-		struct call *call = le->data;
-
-		if (!str_cmp(call->rid, rid))
-			return call;
-	}
-
-	return NULL;
-}
-
-
-/**
- * An event from the relay: an answered call whose media stopped, and
- * that is not on hold, is hung up
- *
- * @param event Event name
- * @param msg   The whole event
- * @param arg   Unused
- */
-void callengine_relay_event(const char *event, const struct odict *msg,
-			    void *arg)
-{
+	struct call *call = arg;
 	const char *leg, *digit;
-	struct call *call;
-	(void)arg;
-
-	call = call_find(odict_string(msg, "call"));
-	if (!call)
-		return;
 
 	leg = odict_string(msg, "leg");
 
@@ -600,22 +582,15 @@ void callengine_relay_event(const char *event, const struct odict *msg,
 }
 
 
-/**
- * The relay went away: the media of every call went with it
- *
- * @param arg Unused
- */
-void callengine_relay_down(void *arg)
+/* the call's relay went away, and its media with it; calls on other
+ * relays go on */
+static void relay_down_handler(void *arg)
 {
-	(void)arg;
+	struct call *call = arg;
 
-	while (!list_isempty(&engine.calll)) {
-		struct call *call = list_ledata(list_head(&engine.calll));
-
-		call->relayed = false;
-		leg_hangup(call->in, 503, "Media Relay Failed");
-		call_end(call, 503, "relay failed");
-	}
+	call->relayed = false;
+	leg_hangup(call->in, 503, "Media Relay Failed");
+	call_end(call, 503, "relay failed");
 }
 
 

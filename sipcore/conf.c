@@ -23,6 +23,7 @@ enum opt_type {
 	OPT_STR,
 	OPT_U32,
 	OPT_LOGLEVEL,
+	OPT_RELAY,     /**< Repeatable: each line adds one relay */
 };
 
 /** One option: its key, where it goes, its limits and what it is */
@@ -49,8 +50,8 @@ static const struct opt optv[] = {
 	 "SIP domain, also the digest realm"},
 	{"sip_tls_cert", OPT_STR, O(sip_tls_cert), 0, 0,
 	 "PEM file with certificate and key"},
-	{"sip_max_conn_per_ip", OPT_U32, O(sip_max_conn_per_ip), 1, 100000,
-	 "TCP/TLS connections from one address"},
+	{"sip_max_conn_per_ip", OPT_U32, O(sip_max_conn_per_ip), 0, 100000,
+	 "TCP/TLS connections from one address, 0 no cap"},
 	{"store_path", OPT_STR, O(store_path), 1, 0,
 	 "SQLite database file"},
 	{"log_level", OPT_LOGLEVEL, O(log_level), 0, 0,
@@ -81,6 +82,8 @@ static const struct opt optv[] = {
 	 "sbrelay program (default: beside switchboard)"},
 	{"relay_socket", OPT_STR, O(relay_socket), 1, 0,
 	 "relay control socket (default: <store_path>.relay.sock)"},
+	{"relay_connect", OPT_RELAY, O(relay_connect), 0, 0,
+	 "a relay started by hand, one per line"},
 	{"relay_address", OPT_STR, O(relay_address), 1, 0,
 	 "IP address of the relay's RTP sockets"},
 	{"relay_port_min", OPT_U32, O(relay_port_min), 1024, 65534,
@@ -179,6 +182,65 @@ static int parse_listen(struct sb_listen *lsn, const struct pl *val,
 }
 
 
+/* "unix:PATH" or "tcp:IP:PORT" ("tcp:[IPv6]:PORT"), added to the list */
+static int parse_relay(struct sb_relays *relays, const struct pl *val,
+		       const char **why)
+{
+	struct sb_relay_addr addr;
+	struct pl rest;
+	size_t i;
+
+	memset(&addr, 0, sizeof(addr));
+	*why = "expected unix:PATH, tcp:IP:PORT or tcp:[IPv6]:PORT";
+
+	rest = *val;
+
+	if (val->l > 4 && !memcmp(val->p, "tcp:", 4)) {
+		pl_advance(&rest, 4);
+		if (parse_addr(&addr.tcp, &rest) || sa_is_any(&addr.tcp))
+			return EINVAL;
+	}
+	else if (val->l > 5 && !memcmp(val->p, "unix:", 5)) {
+		pl_advance(&rest, 5);
+		if (rest.l >= sizeof(addr.path)) {
+			*why = "socket path too long";
+			return E2BIG;
+		}
+		for (i = 0; i < rest.l; i++) {
+			if ((uint8_t)rest.p[i] < 0x20) {
+				*why = "control character in path";
+				return EINVAL;
+			}
+		}
+		(void)pl_strcpy(&rest, addr.path, sizeof(addr.path));
+	}
+	else {
+		return EINVAL;
+	}
+
+	for (i = 0; i < relays->addrc; i++) {
+		const struct sb_relay_addr *a = &relays->addrv[i];
+
+		if (sa_isset(&addr.tcp, SA_ADDR) ?
+		    sa_cmp(&a->tcp, &addr.tcp, SA_ALL) :
+		    !sa_isset(&a->tcp, SA_ADDR) &&
+		    !str_cmp(a->path, addr.path)) {
+			*why = "relay listed twice";
+			return EEXIST;
+		}
+	}
+
+	if (relays->addrc >= SB_RELAY_MAX) {
+		*why = "too many relays";
+		return E2BIG;
+	}
+
+	relays->addrv[relays->addrc++] = addr;
+
+	return 0;
+}
+
+
 static int parse_loglevel(int *level, const struct pl *val)
 {
 	static const struct {
@@ -263,6 +325,9 @@ static int apply(struct sb_conf *cfg, const struct opt *o,
 			return EINVAL;
 		}
 		return 0;
+
+	case OPT_RELAY:
+		return parse_relay(field, val, why);
 	}
 
 	return EINVAL;

@@ -195,8 +195,7 @@ int main(int argc, char *argv[])
 	if (!err)
 		err = location_init(sb.sip, sb.store, &sb.cfg);
 	if (!err)
-		err = relay_init(&sb.cfg, callengine_relay_event,
-				 callengine_relay_down, NULL);
+		err = relay_init(&sb.cfg);
 	if (!err)
 		err = api_init(sb.store, &sb.cfg);
 	if (err)
@@ -218,6 +217,7 @@ int main(int argc, char *argv[])
 	sipcheck_close();
 	auth_close();
 	sip_close(sb.sip, true);
+	tcp_guard_close();
 	sb.sip = mem_deref(sb.sip);
 	sb.store = mem_deref(sb.store);
 

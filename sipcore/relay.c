@@ -1,21 +1,14 @@
 /**
- * @file relay.c  The core's side of the relay control protocol
+ * @file relay.c  The relays the core uses, and which one a call gets
  *
- * docs/relay-protocol.md, version 1: one JSON object per line over a
- * UNIX socket. The core starts sbrelay itself unless told not to, and
- * starts it again when it dies; while the relay is away every request
- * fails at once, and the owner learns through the down handler that the
- * calls the relay carried are gone.
+ * By default one relay: sbrelay, started (and restarted) by us on a
+ * UNIX socket. relay_spawn 0 without relay_connect uses one started by
+ * hand on relay_socket; each relay_connect line adds a relay started by
+ * hand, on this host or another. A call takes the ready relay with the
+ * fewest of our calls (equals take turns) when it first needs media,
+ * and keeps it to the end (relay_conn.c).
  */
 #include <string.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <signal.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <sys/prctl.h>
 #include <re.h>
 #include "sipcore.h"
 
@@ -24,548 +17,180 @@
 #include <re_dbg.h>
 
 
-enum {
-	PROTOCOL       = 1,
-	RELAY_LINE_MAX       = 65536,
-	RETRY_MS       = 250,
-	BACKOFF_MAX_MS = 10000,
-	REQUEST_TIMEOUT = 5000,
-};
-
-/** A request waiting for its reply */
-struct relay_req {
-	struct le le;            /**< In relay.reql                  */
-	uint64_t id;             /**< Request id                     */
-	relay_resp_h *resph;     /**< Reply handler                  */
-	void *arg;               /**< Handler argument               */
-	bool detached;           /**< Nobody holds it but the list   */
-};
-
 static struct {
-	const struct sb_conf *cfg;
-	char path[SB_PATH_MAX + 16];
-	int fd;
-	pid_t child;
-	struct mbuf *rx;
-	struct list reql;
-	struct tmr tmr_retry;
-	struct tmr tmr_timeout;
-	uint64_t next_id;
-	uint64_t started;        /**< tmr_jiffies() of the last start */
-	uint32_t backoff;        /**< ms before the next start        */
-	bool ready;
-	relay_event_h *eventh;
-	relay_down_h *downh;
-	void *arg;
-} relay = {.fd = -1};
+	struct list connl;       /**< struct relay_conn, config order  */
+	struct le *last;         /**< Picked last: equals go on from it */
+	bool spawned;            /**< We started a relay               */
+} relays;
 
 
-static void req_destructor(void *arg)
+/* ours, or the one started by hand on relay_socket */
+static int local_add(const struct sb_conf *cfg)
 {
-	struct relay_req *req = arg;
+	struct sb_relay_addr addr;
+	int n;
 
-	list_unlink(&req->le);
-}
+	memset(&addr, 0, sizeof(addr));
+	if (str_isset(cfg->relay_socket))
+		n = re_snprintf(addr.path, sizeof(addr.path), "%s",
+				cfg->relay_socket);
+	else
+		n = re_snprintf(addr.path, sizeof(addr.path),
+				"%s.relay.sock", cfg->store_path);
 
-
-/* take a request off the list and answer it; the handler may free
- * anything, the request included */
-static void req_finish(struct relay_req *req, int err,
-		       const struct odict *reply)
-{
-	relay_resp_h *resph = req->resph;
-	void *arg = req->arg;
-
-	list_unlink(&req->le);
-	req->resph = NULL;
-
-	if (req->detached)
-		mem_deref(req);
-
-	if (resph)
-		resph(err, reply, arg);
-}
-
-
-static void fail_all(int err)
-{
-	while (!list_isempty(&relay.reql))
-		req_finish(list_ledata(list_head(&relay.reql)), err, NULL);
-}
-
-
-static void connect_retry(void *arg);
-
-
-static void disconnect(const char *why)
-{
-	bool was = relay.ready;
-
-	if (relay.fd >= 0) {
-		fd_close(relay.fd);
-		(void)close(relay.fd);
-		relay.fd = -1;
+	if (n < 0 || (size_t)n >= sizeof(addr.path) - 1) {
+		DEBUG_WARNING("relay socket path longer than %zu bytes"
+			      " (set relay_socket)\n", sizeof(addr.path) - 1);
+		return ENAMETOOLONG;
 	}
 
-	relay.ready = false;
-	relay.rx = mem_deref(relay.rx);
-	tmr_cancel(&relay.tmr_timeout);
+	if (cfg->relay_spawn) {
+		int err = relay_spawn_start(cfg, addr.path);
 
-	if (was)
-		DEBUG_WARNING("relay lost: %s\n", why);
-
-	fail_all(ECONNRESET);
-
-	if (was && relay.downh)
-		relay.downh(relay.arg);
-
-	tmr_start(&relay.tmr_retry, RETRY_MS, connect_retry, NULL);
-}
-
-
-static int send_line(const char *fmt, ...)
-{
-	struct mbuf *mb = mbuf_alloc(512);
-	va_list ap;
-	ssize_t n;
-	int err;
-
-	if (!mb)
-		return ENOMEM;
-
-	va_start(ap, fmt);
-	err = mbuf_vprintf(mb, fmt, ap);
-	va_end(ap);
-	err |= mbuf_write_u8(mb, '\n');
-	if (err)
-		goto out;
-
-	/* control messages are small and the socket is local: a short
-	 * write means the relay is wedged, which we treat as gone */
-	n = send(relay.fd, mb->buf, mb->end, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n != (ssize_t)mb->end)
-		err = n < 0 ? errno : EPIPE;
-
- out:
-	mem_deref(mb);
-	return err;
-}
-
-
-static struct relay_req *req_find(uint64_t id)
-{
-	struct le *le;
-
-	for (le = list_head(&relay.reql); le; le = le->next) {
-		struct relay_req *req = le->data;
-
-		if (req->id == id)
-			return req;
-	}
-
-	return NULL;
-}
-
-
-static void hello_resp_handler(int err, const struct odict *reply, void *arg)
-{
-	(void)reply;
-	(void)arg;
-
-	if (err) {
-		DEBUG_WARNING("relay refused protocol %d: %m\n", PROTOCOL,
-			      err);
-		return;
-	}
-
-	relay.ready = true;
-	DEBUG_INFO("relay ready at %s\n", relay.path);
-}
-
-
-static int reply_err(const struct odict *reply)
-{
-	static const struct {
-		const char *name;
-		int err;
-	} codev[] = {
-		{"EINVAL", EINVAL}, {"ENOENT", ENOENT}, {"EEXIST", EEXIST},
-		{"ENOMEM", ENOMEM}, {"EADDRINUSE", EADDRINUSE},
-		{"EPROTO", EPROTO}, {"ENOTSUP", ENOTSUP},
-	};
-	const char *result = odict_string(reply, "result");
-	const char *code = odict_string(reply, "code");
-	size_t i;
-
-	if (!str_cmp(result, "ok"))
-		return 0;
-
-	for (i = 0; code && i < ARRAY_SIZE(codev); i++) {
-		if (!str_cmp(code, codev[i].name))
-			return codev[i].err;
-	}
-
-	return EPROTO;
-}
-
-
-static void handle_message(const struct odict *msg)
-{
-	const char *event = odict_string(msg, "event");
-	struct relay_req *req;
-	uint64_t id, proto;
-	int err;
-
-	if (event && !str_cmp(event, "hello")) {
-		if (!odict_get_number(msg, &proto, "protocol") ||
-		    proto != PROTOCOL) {
-			disconnect("relay speaks another protocol");
-			return;
-		}
-		err = relay_request(NULL, hello_resp_handler, NULL,
-				    "\"command\":\"hello\",\"protocol\":%d",
-				    PROTOCOL);
 		if (err)
-			disconnect("hello not sent");
-		return;
+			return err;
+		relays.spawned = true;
 	}
 
-	if (event) {
-		if (relay.eventh)
-			relay.eventh(event, msg, relay.arg);
-		return;
-	}
-
-	if (!odict_get_number(msg, &id, "id"))
-		return;
-
-	req = req_find(id);
-	if (!req)
-		return;
-
-	err = reply_err(msg);
-	if (err)
-		DEBUG_NOTICE("request %llu: %s: %s\n", (unsigned long long)id,
-			     odict_string(msg, "code"),
-			     odict_string(msg, "error"));
-
-	req_finish(req, err, msg);
-}
-
-
-static void recv_handler(int flags, void *arg)
-{
-	uint8_t buf[8192];
-	ssize_t n;
-	(void)flags;
-	(void)arg;
-
-	n = recv(relay.fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		disconnect(n == 0 ? "closed" : "read error");
-		return;
-	}
-	if (n < 0)
-		return;
-
-	if (!relay.rx)
-		relay.rx = mbuf_alloc(sizeof(buf));
-	if (!relay.rx || mbuf_write_mem(relay.rx, buf, n)) {
-		disconnect("out of memory");
-		return;
-	}
-
-	for (;;) {
-		struct odict *msg = NULL;
-		uint8_t *start = relay.rx->buf;
-		uint8_t *nl = memchr(start, '\n', relay.rx->end);
-		size_t len;
-
-		if (!nl) {
-			if (relay.rx->end > RELAY_LINE_MAX)
-				disconnect("line too long");
-			return;
-		}
-
-		len = nl - start;
-		if (!json_decode_odict(&msg, 16, (char *)start, len, 8))
-			handle_message(msg);
-		mem_deref(msg);
-
-		/* the handler may have dropped the connection */
-		if (!relay.rx)
-			return;
-
-		memmove(start, nl + 1, relay.rx->end - len - 1);
-		relay.rx->end -= len + 1;
-		relay.rx->pos = 0;
-	}
-}
-
-
-static int spawn(void)
-{
-	char ports[32];
-	pid_t pid;
-
-	(void)re_snprintf(ports, sizeof(ports), "%u-%u",
-			  relay.cfg->relay_port_min, relay.cfg->relay_port_max);
-
-	pid = fork();
-	if (pid < 0)
-		return errno;
-
-	if (pid == 0) {
-		/* no SIP socket of ours may outlive us in the relay, and
-		 * the relay does not outlive us either */
-		closefrom(STDERR_FILENO + 1);
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(127);
-
-		(void)execl(relay.cfg->relay_binary, "sbrelay",
-			    "-l", relay.path, "-a", relay.cfg->relay_address,
-			    "-p", ports, (char *)NULL);
-		_exit(127);
-	}
-
-	relay.child = pid;
-	relay.started = tmr_jiffies();
-	DEBUG_INFO("started %s (pid %d)\n", relay.cfg->relay_binary, pid);
-
-	return 0;
-}
-
-
-/* A child that died is started again, at once if it had run a while,
- * else after a growing pause (a missing or broken binary) */
-static void child_check(void)
-{
-	int status;
-
-	if (relay.child > 0) {
-		if (waitpid(relay.child, &status, WNOHANG) != relay.child)
-			return;
-
-		DEBUG_WARNING("sbrelay (pid %d) exited (%s %d)\n",
-			      relay.child, WIFSIGNALED(status) ? "signal" :
-			      "status", WIFSIGNALED(status) ?
-			      WTERMSIG(status) : WEXITSTATUS(status));
-		relay.child = 0;
-
-		if (tmr_jiffies() - relay.started > BACKOFF_MAX_MS)
-			relay.backoff = 0;
-		else
-			relay.backoff = min(max(relay.backoff * 2, RETRY_MS),
-					    (uint32_t)BACKOFF_MAX_MS);
-	}
-
-	if (relay.child == 0 &&
-	    tmr_jiffies() - relay.started >= relay.backoff && spawn())
-		DEBUG_WARNING("cannot start %s\n", relay.cfg->relay_binary);
-}
-
-
-static void connect_retry(void *arg)
-{
-	struct sockaddr_un sun;
-	int fd;
-	(void)arg;
-
-	if (relay.cfg->relay_spawn)
-		child_check();
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	str_ncpy(sun.sun_path, relay.path, sizeof(sun.sun_path));
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto retry;
-
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		(void)close(fd);
-		goto retry;
-	}
-
-	relay.fd = fd;
-	if (fd_listen(fd, FD_READ, recv_handler, NULL)) {
-		disconnect("fd_listen");
-		return;
-	}
-
-	DEBUG_INFO("connected to relay at %s\n", relay.path);
-	return;
-
- retry:
-	tmr_start(&relay.tmr_retry, RETRY_MS, connect_retry, NULL);
-}
-
-
-static void lost_handler(void *arg)
-{
-	(void)arg;
-	disconnect("write failed");
-}
-
-
-static void timeout_handler(void *arg)
-{
-	(void)arg;
-
-	/* a relay that stops answering is as good as gone */
-	if (!list_isempty(&relay.reql))
-		disconnect("no reply in time");
+	return relay_conn_alloc(&relays.connl, &addr, cfg->relay_spawn);
 }
 
 
 /**
- * Send a request; its reply goes to resph, once
+ * Start the relay clients (and our relay, unless configured otherwise)
  *
- * @param reqp  Optional: the request; mem_deref drops its handler. If
- *              NULL the request lives until its reply
- * @param resph Reply handler (err, reply)
- * @param arg   Handler argument
- * @param fmt   JSON members after "id", printf style
- *
- * @return 0 if sent, otherwise errorcode (ENOTCONN without a relay)
- */
-int relay_request(struct relay_req **reqp, relay_resp_h *resph, void *arg,
-		  const char *fmt, ...)
-{
-	struct relay_req *req;
-	struct mbuf *mb;
-	va_list ap;
-	int err;
-
-	if (!fmt)
-		return EINVAL;
-
-	if (relay.fd < 0)
-		return ENOTCONN;
-
-	mb = mbuf_alloc(512);
-	req = mem_zalloc(sizeof(*req), req_destructor);
-	if (!mb || !req) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	req->id = ++relay.next_id;
-	req->resph = resph;
-	req->arg = arg;
-	req->detached = !reqp;
-
-	va_start(ap, fmt);
-	err = mbuf_vprintf(mb, fmt, ap);
-	va_end(ap);
-	err |= mbuf_write_u8(mb, 0);
-	if (err)
-		goto out;
-
-	err = send_line("{\"id\":%llu,%s}", (unsigned long long)req->id,
-			(char *)mb->buf);
-	if (err)
-		goto out;
-
-	list_append(&relay.reql, &req->le, req);
-	tmr_start(&relay.tmr_timeout, REQUEST_TIMEOUT, timeout_handler, NULL);
-
-	if (reqp)
-		*reqp = req;
-
- out:
-	mem_deref(mb);
-	if (err) {
-		mem_deref(req);
-
-		/* not from in here: the caller is in the middle of
-		 * something, and disconnecting calls handlers */
-		if (err != ENOMEM)
-			tmr_start(&relay.tmr_timeout, 0, lost_handler, NULL);
-	}
-
-	return err;
-}
-
-
-/** @return True when the relay is connected and has said hello */
-bool relay_ready(void)
-{
-	return relay.ready;
-}
-
-
-/**
- * Start the relay client (and the relay, unless configured otherwise)
- *
- * @param cfg    Configuration
- * @param eventh Handler of relay events
- * @param downh  Called when a ready relay is lost
- * @param arg    Handler argument
+ * @param cfg Configuration
  *
  * @return 0 if success, otherwise errorcode
  */
-int relay_init(const struct sb_conf *cfg, relay_event_h *eventh,
-	       relay_down_h *downh, void *arg)
+int relay_init(const struct sb_conf *cfg)
 {
+	size_t i;
+	int err = 0;
+
 	if (!cfg)
 		return EINVAL;
 
-	relay.cfg = cfg;
-	relay.eventh = eventh;
-	relay.downh = downh;
-	relay.arg = arg;
-	relay.fd = -1;
-	tmr_init(&relay.tmr_retry);
-	tmr_init(&relay.tmr_timeout);
+	list_init(&relays.connl);
+	relays.last = NULL;
+	relays.spawned = false;
 
-	if (str_isset(cfg->relay_socket))
-		str_ncpy(relay.path, cfg->relay_socket, sizeof(relay.path));
-	else
-		(void)re_snprintf(relay.path, sizeof(relay.path),
-				  "%s.relay.sock", cfg->store_path);
+	if (cfg->relay_spawn || !cfg->relay_connect.addrc)
+		err = local_add(cfg);
 
-	if (cfg->relay_spawn) {
-		int err = spawn();
+	for (i = 0; !err && i < cfg->relay_connect.addrc; i++)
+		err = relay_conn_alloc(&relays.connl,
+				       &cfg->relay_connect.addrv[i], false);
 
-		if (err) {
-			DEBUG_WARNING("cannot start %s: %m\n",
-				      cfg->relay_binary, err);
-			return err;
-		}
-	}
+	if (err)
+		relay_close();
 
-	tmr_start(&relay.tmr_retry, cfg->relay_spawn ? 50 : 0,
-		  connect_retry, NULL);
-
-	return 0;
+	return err;
 }
 
 
 /**
- * Stop the relay client, and the relay if we started it
+ * Stop the relay clients, and our relay if we started it; calls still
+ * attached are not told (their owner ends them)
  */
 void relay_close(void)
 {
-	tmr_cancel(&relay.tmr_retry);
-	relay.downh = NULL;
-	relay.eventh = NULL;
+	struct le *le;
 
-	if (relay.fd >= 0) {
-		fd_close(relay.fd);
-		(void)close(relay.fd);
-		relay.fd = -1;
+	/* one at a time: the list stays whole for what their request
+	 * handlers do */
+	while ((le = list_head(&relays.connl)))
+		mem_deref(le->data);
+	relays.last = NULL;
+
+	if (relays.spawned)
+		relay_spawn_stop();
+	relays.spawned = false;
+}
+
+
+/** @return True when at least one relay takes calls */
+bool relay_ready(void)
+{
+	struct le *le;
+
+	for (le = list_head(&relays.connl); le; le = le->next) {
+		if (relay_conn_ready(le->data))
+			return true;
 	}
 
-	relay.ready = false;
-	relay.rx = mem_deref(relay.rx);
-	tmr_cancel(&relay.tmr_timeout);
-	fail_all(ECONNRESET);
+	return false;
+}
 
-	if (relay.child > 0) {
-		(void)kill(relay.child, SIGTERM);
-		(void)waitpid(relay.child, NULL, 0);
-		relay.child = 0;
+
+/**
+ * Attach a call to the ready relay with the fewest of our calls; among
+ * equals, the one after the relay picked last
+ *
+ * @param rcp    The call's place on the relay; mem_deref to leave
+ * @param rid    The call's id at the relay
+ * @param eventh Handler of the call's events
+ * @param downh  Called once if that relay is lost
+ * @param arg    Handler argument
+ *
+ * @return 0 if success, ENOTCONN if no relay is ready, otherwise
+ *         errorcode
+ */
+int relay_attach(struct relay_call **rcp, const char *rid,
+		 relay_event_h *eventh, relay_down_h *downh, void *arg)
+{
+	struct le *le, *best = NULL;
+	uint32_t best_calls = 0;
+	uint32_t i, n = list_count(&relays.connl);
+
+	if (!rcp || !rid)
+		return EINVAL;
+
+	le = relays.last && relays.last->next ? relays.last->next :
+		list_head(&relays.connl);
+
+	for (i = 0; i < n; i++) {
+		uint32_t calls;
+
+		if (relay_conn_ready(le->data)) {
+			calls = relay_conn_calls(le->data);
+			if (!best || calls < best_calls) {
+				best = le;
+				best_calls = calls;
+			}
+		}
+
+		le = le->next ? le->next : list_head(&relays.connl);
 	}
+
+	if (!best)
+		return ENOTCONN;
+
+	relays.last = best;
+
+	return relay_conn_attach(rcp, best->data, rid, eventh, downh, arg);
+}
+
+
+/**
+ * Print every relay's address, state and calls as a JSON array
+ *
+ * @param pf     Print function
+ * @param unused Unused (a %H handler)
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int relay_status_json(struct re_printf *pf, void *unused)
+{
+	struct le *le;
+	int err = re_hprintf(pf, "[");
+	(void)unused;
+
+	for (le = list_head(&relays.connl); le; le = le->next) {
+		if (le != list_head(&relays.connl))
+			err |= re_hprintf(pf, ",");
+		err |= relay_conn_json(pf, le->data);
+	}
+
+	return err | re_hprintf(pf, "]");
 }

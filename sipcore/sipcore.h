@@ -17,6 +17,21 @@ struct sb_listen {
 	size_t addrc;                  /**< Number of addresses           */
 };
 
+/* a relay's UNIX socket path fits Linux's sun_path with its NUL */
+enum { SB_RELAY_MAX = 16, SB_UNIX_PATH_MAX = 108 };
+
+/** Control address of one relay: TCP if tcp is set, else UNIX */
+struct sb_relay_addr {
+	struct sa tcp;                 /**< TCP ip:port, or unset         */
+	char path[SB_UNIX_PATH_MAX];   /**< UNIX socket when not TCP      */
+};
+
+/** Relays started by hand: one relay_connect line each */
+struct sb_relays {
+	struct sb_relay_addr addrv[SB_RELAY_MAX]; /**< In config order   */
+	size_t addrc;                  /**< Number of relays              */
+};
+
 /** Daemon configuration: defaults, then overwritten by the config file */
 struct sb_conf {
 	struct sb_listen sip_udp;      /**< sip_listen_udp                */
@@ -40,6 +55,7 @@ struct sb_conf {
 	uint32_t relay_spawn;          /**< 1: start sbrelay ourselves    */
 	char relay_binary[SB_PATH_MAX];/**< sbrelay, "" = beside us       */
 	char relay_socket[SB_PATH_MAX];/**< "" = <store_path>.relay.sock  */
+	struct sb_relays relay_connect;/**< Relays started by hand        */
 	char relay_address[64];        /**< IP for RTP sockets and SDP    */
 	uint32_t relay_port_min;       /**< RTP port range                */
 	uint32_t relay_port_max;       /**< RTP port range                */
@@ -255,6 +271,12 @@ int  sipcheck_request(const struct sip_msg *msg, uint16_t *scode,
 		      const char **reason);
 
 
+/* ---- SIP TCP/TLS connections per source address (tcp_guard.c) ---- */
+
+int  tcp_guard_init(const struct sb_conf *cfg);
+void tcp_guard_close(void);
+
+
 /* ---- registrar and location (registrar.c, location.c) ---- */
 
 int  registrar_init(struct sip *sip, struct store *st,
@@ -326,9 +348,6 @@ int  callengine_init(struct sip *sip, struct store *st,
 		     const struct sb_conf *cfg);
 void callengine_close(void);
 uint32_t callengine_count(void);
-void callengine_relay_event(const char *event, const struct odict *msg,
-			    void *arg);
-void callengine_relay_down(void *arg);
 int  callengine_calls_json(struct re_printf *pf);
 
 
@@ -337,8 +356,11 @@ int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 bool sdp_is_hold(const struct mbuf *sdp);
 
 
-/* ---- relay client (relay.c) ---- */
+/* ---- relay client: the relays (relay.c), one relay's connection and
+ * the calls on it (relay_conn.c), the relay we start (relay_spawn.c) ---- */
 
+struct relay_conn;
+struct relay_call;
 struct relay_req;
 struct odict;
 
@@ -347,12 +369,27 @@ typedef void (relay_event_h)(const char *event, const struct odict *msg,
 			     void *arg);
 typedef void (relay_down_h)(void *arg);
 
-int  relay_init(const struct sb_conf *cfg, relay_event_h *eventh,
-		relay_down_h *downh, void *arg);
+int  relay_init(const struct sb_conf *cfg);
 void relay_close(void);
 bool relay_ready(void);
-int  relay_request(struct relay_req **reqp, relay_resp_h *resph, void *arg,
-		   const char *fmt, ...);
+int  relay_attach(struct relay_call **rcp, const char *rid,
+		  relay_event_h *eventh, relay_down_h *downh, void *arg);
+int  relay_status_json(struct re_printf *pf, void *unused);
+
+int  relay_conn_alloc(struct list *connl, const struct sb_relay_addr *addr,
+		      bool spawned);
+bool relay_conn_ready(const struct relay_conn *conn);
+uint32_t relay_conn_calls(const struct relay_conn *conn);
+int  relay_conn_json(struct re_printf *pf, const struct relay_conn *conn);
+int  relay_conn_attach(struct relay_call **rcp, struct relay_conn *conn,
+		       const char *rid, relay_event_h *eventh,
+		       relay_down_h *downh, void *arg);
+int  relay_request(struct relay_call *rc, struct relay_req **reqp,
+		   relay_resp_h *resph, void *arg, const char *fmt, ...);
+
+int  relay_spawn_start(const struct sb_conf *cfg, const char *path);
+void relay_spawn_check(void);
+void relay_spawn_stop(void);
 
 
 /* ---- CDRs (cdr.c) ---- */

@@ -16,6 +16,7 @@ libsipcore_a_SOURCES = \
 	sipcore/auth.c \
 	sipcore/sipcheck.c \
 	sipcore/transport.c \
+	sipcore/tcp_guard.c \
 	sipcore/location.c \
 	sipcore/registrar.c \
 	sipcore/router.c \
@@ -26,6 +27,8 @@ libsipcore_a_SOURCES = \
 	sipcore/call.c \
 	sipcore/cdr.c \
 	sipcore/relay.c \
+	sipcore/relay_conn.c \
+	sipcore/relay_spawn.c \
 	sipcore/api.h \
 	sipcore/api.c \
 	sipcore/api_ext.c

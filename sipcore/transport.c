@@ -166,7 +166,10 @@ int transport_init(struct sip *sip, const struct sb_conf *cfg)
 	if (!sip || !cfg)
 		return EINVAL;
 
-	err = listen_all(sip, SIP_TRANSP_UDP, &cfg->sip_udp, NULL);
+	/* before the listeners: no connection is ever uncounted */
+	err = tcp_guard_init(cfg);
+	if (!err)
+		err = listen_all(sip, SIP_TRANSP_UDP, &cfg->sip_udp, NULL);
 	if (!err)
 		err = listen_all(sip, SIP_TRANSP_TCP, &cfg->sip_tcp, NULL);
 	if (err || !cfg->sip_tls.addrc)

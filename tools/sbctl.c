@@ -37,6 +37,7 @@ struct ctl {
 	struct mbuf *body;             /**< JSON body, or NULL            */
 	struct tmr tmr;                /**< Overall timeout               */
 	int status;                    /**< Exit status                   */
+	bool list;                     /**< The reply is a list           */
 };
 
 
@@ -217,14 +218,17 @@ static int command_parse(struct ctl *ctl, int argc, char *argv[])
 	}
 	else if (!strcmp(cmd, "calls") && argc == 1) {
 		str_ncpy(path, "/api/calls", sz);
+		ctl->list = true;
 	}
 	else if (!strcmp(cmd, "reg") && !strcmp(sub, "list") && argc == 2) {
 		str_ncpy(path, "/api/registrations", sz);
+		ctl->list = true;
 	}
 	else if (!strcmp(cmd, "cdr")) {
 		char sep = '?';
 
 		str_ncpy(path, "/api/cdrs", sz);
+		ctl->list = true;
 
 		for (i = 1; i < argc; i++) {
 			const char *key;
@@ -248,6 +252,7 @@ static int command_parse(struct ctl *ctl, int argc, char *argv[])
 	}
 	else if (!strcmp(cmd, "ext") && !strcmp(sub, "list") && argc == 2) {
 		str_ncpy(path, "/api/extensions", sz);
+		ctl->list = true;
 	}
 	else if (!strcmp(cmd, "ext") && argc >= 3 &&
 		 (!strcmp(sub, "show") || !strcmp(sub, "set") ||
@@ -360,7 +365,7 @@ static bool list_print(const char *p, size_t n)
 }
 
 
-static void reply_print(const struct http_msg *msg)
+static void reply_print(const struct http_msg *msg, bool list)
 {
 	const char *p = (const char *)mbuf_buf(msg->mb);
 	const size_t n = mbuf_get_left(msg->mb);
@@ -370,7 +375,7 @@ static void reply_print(const struct http_msg *msg)
 	if (!n)
 		return;
 
-	if (!list_print(p, n)) {
+	if (!list || !list_print(p, n)) {
 		line_print(p, n);
 		return;
 	}
@@ -419,7 +424,7 @@ static void resp_handler(int err, const struct http_msg *msg, void *arg)
 		ctl->status = EXIT_HTTP;
 	}
 	else if (msg->scode >= 200 && msg->scode < 300) {
-		reply_print(msg);
+		reply_print(msg, ctl->list);
 		ctl->status = 0;
 	}
 	else {

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Transports under pressure: several hundred idle TCP connections and
 stalled TLS handshakes must not stop phones from registering over UDP,
-TCP, TLS and IPv6. Registers with SHA-256 digest over TLS (a client of
-our own: sipp 3.6.1 has neither TLS nor SHA-256 here)."""
+TCP, TLS and IPv6, and one host may hold only sip_max_conn_per_ip SIP
+TCP/TLS connections at once (hosts are loopback addresses: all of 127/8
+is loopback on Linux). Registers with SHA-256 digest over TLS (a client
+of our own: sipp 3.6.1 has neither TLS nor SHA-256 here)."""
 import os
 import random
 import resource
+import select
 import socket
 import ssl
 import sys
@@ -16,9 +19,17 @@ sys.path.insert(0, os.path.join(os.environ.get('top_srcdir', '.'),
                                 'test', 'sip', 'scenarios'))
 import sbtest  # noqa: E402
 
-# more than the 1024 descriptors a process gets by default
+# more than the 1024 descriptors a process gets by default, from hosts
+# that each stay within the cap
 IDLE_TCP = 1100
 STALLED_TLS = 40
+CAP = 20
+# one host tries this many: CAP stay, the rest are reset at once
+GREEDY = 60
+GREEDY_HOST = '127.0.0.2'
+OTHER_HOST = '127.0.0.3'
+PROBE_WAIT = 2.0
+BATCH = 4
 
 
 def request(user, transport, via_host, port, nonce=None, password=None,
@@ -105,9 +116,95 @@ def ipv6_available():
         return False
 
 
+def connect_from(host, port, count):
+    """count connections to the server from the loopback address host;
+    one the server resets before connect() returns is among them."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.settimeout(3)
+            s.bind((host, 0))
+            try:
+                s.connect(('127.0.0.1', port))
+            except ConnectionResetError:
+                pass
+    except OSError:
+        for s in socks:
+            s.close()
+        raise
+    return socks
+
+
+def probe(socks):
+    """Ping each connection with a CRLF keep-alive (RFC 5626): libre
+    answers one it serves, a refused one is reset. Returns (kept, reset);
+    one that does neither in PROBE_WAIT seconds fails."""
+    pending, reset = {}, []
+    for s in socks:
+        try:
+            s.sendall(b'\r\n\r\n')
+            pending[s.fileno()] = s
+        except OSError:
+            reset.append(s)
+    poller = select.poll()
+    for fd in pending:
+        poller.register(fd, select.POLLIN)
+    kept = []
+    end = time.monotonic() + PROBE_WAIT
+    while pending:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise sbtest.Fail('%d connections neither answered nor reset'
+                              % len(pending))
+        for fd, _ in poller.poll(left * 1000):
+            s = pending.pop(fd)
+            poller.unregister(fd)
+            try:
+                (kept if s.recv(2, socket.MSG_DONTWAIT) else
+                 reset).append(s)
+            except OSError:
+                reset.append(s)     # ECONNRESET
+    return kept, reset
+
+
+def open_probed(host, port, count):
+    """count connections from host, BATCH at a time: libre listens with
+    a backlog of 5, and a SYN it drops costs a 1 s retry. Returns the
+    kept ones and how many were reset (those are closed here)."""
+    kept, nreset = [], 0
+    for i in range(0, count, BATCH):
+        k, r = probe(connect_from(host, port, min(BATCH, count - i)))
+        kept += k
+        nreset += len(r)
+        for s in r:
+            s.close()
+    return kept, nreset
+
+
+def probe_tls(raw):
+    """A TLS handshake and a CRLF ping on raw: True if answered, False if
+    the server reset or closed the connection; closes raw."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw.settimeout(PROBE_WAIT)
+    try:
+        with ctx.wrap_socket(raw) as s:
+            s.sendall(b'\r\n\r\n')
+            return s.recv(2) == b'\r\n'
+    except socket.timeout:
+        raise sbtest.Fail('TLS: neither answered nor reset')
+    except OSError:
+        return False
+    finally:
+        raw.close()
+
+
 def raise_fd_limit():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = IDLE_TCP + STALLED_TLS + 200
+    want = IDLE_TCP + STALLED_TLS + GREEDY + 200
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
@@ -121,6 +218,7 @@ def main():
     v6 = ipv6_available()
     srv = sbtest.Server(binary, work)
     extra = {'sip_listen_tls': '127.0.0.1:%d' % tls_port,
+             'sip_max_conn_per_ip': str(CAP),
              'reg_keepalive_interval': '0'}
     if v6:
         extra['sip_listen_udp'] = '127.0.0.1:%d [::1]:%d' % (srv.sip_port,
@@ -143,17 +241,69 @@ def main():
         srv.add_extensions({'4001': 'secret4001', '4002': 'secret4002',
                             '4003': 'secret4003', '4004': 'secret4004'})
 
-        for _ in range(IDLE_TCP):
-            s = socket.create_connection(('127.0.0.1', srv.sip_port), 3)
-            idle.append(s)
+        # idle but for one keep-alive, which paces the flood: CAP per
+        # host from 127.0.1.1 on
+        nreset = 0
+        for i in range(0, IDLE_TCP, CAP):
+            host = '127.0.1.%d' % (1 + i // CAP)
+            kept, n = open_probed(host, srv.sip_port, min(CAP, IDLE_TCP - i))
+            idle += kept
+            nreset += n
         for i in range(STALLED_TLS):
-            s = socket.create_connection(('127.0.0.1', tls_port), 3)
+            s = connect_from('127.0.2.%d' % (1 + i // CAP), tls_port, 1)[0]
+            idle.append(s)
             if i % 2:
                 # half a ClientHello, then silence
                 s.sendall(b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03')
-            idle.append(s)
-        print('# %d idle TCP and %d stalled TLS connections open'
-              % (IDLE_TCP, STALLED_TLS))
+        print('# %d idle TCP and %d stalled TLS connections open, at most'
+              ' %d per host' % (IDLE_TCP - nreset, STALLED_TLS, CAP))
+
+        def flood_kept():
+            if nreset:
+                raise sbtest.Fail('%d reset' % nreset)
+        check('%d TCP connections from %d hosts, all within the cap, kept'
+              % (IDLE_TCP, IDLE_TCP // CAP), flood_kept)
+
+        admitted = []
+
+        def capped():
+            kept, n = open_probed(GREEDY_HOST, srv.sip_port, GREEDY)
+            admitted.extend(kept)
+            idle.extend(kept)
+            if len(kept) != CAP or n != GREEDY - CAP:
+                raise sbtest.Fail('%d kept and %d reset' % (len(kept), n))
+            # the ones kept are served: a challenge, no binding made
+            host, port = kept[0].getsockname()[:2]
+            kept[0].sendall(request('4001', 'TCP', host, port))
+            resp = read_response(kept[0])
+            if resp['code'] != 401:
+                raise sbtest.Fail('expected 401, got %s' % resp['code'])
+        check('%s: %d of %d TCP connections kept, the rest reset'
+              % (GREEDY_HOST, CAP, GREEDY), capped)
+
+        def capped_tls():
+            if probe_tls(connect_from(GREEDY_HOST, tls_port, 1)[0]):
+                raise sbtest.Fail('TLS connection served')
+        check('%s: TLS shares the TCP count: reset' % GREEDY_HOST,
+              capped_tls)
+
+        def other_host():
+            kept, n = open_probed(OTHER_HOST, srv.sip_port, BATCH)
+            idle.extend(kept)
+            if n:
+                raise sbtest.Fail('%d TCP reset' % n)
+            if not probe_tls(connect_from(OTHER_HOST, tls_port, 1)[0]):
+                raise sbtest.Fail('TLS reset')
+        check('%s: TCP and TLS connections kept' % OTHER_HOST, other_host)
+
+        def logged_once():
+            lines = [ln for ln in srv.log_text().splitlines()
+                     if GREEDY_HOST + ':' in ln and 'refused' in ln]
+            if len(lines) != 1:
+                raise sbtest.Fail('%d log lines for %s: %s'
+                                  % (len(lines), GREEDY_HOST, lines))
+        check('one log line for %d refusals' % (GREEDY - CAP + 1),
+              logged_once)
 
         check('UDP REGISTER while flooded',
               lambda: register_udp(socket.AF_INET, '127.0.0.1',
@@ -193,6 +343,22 @@ def main():
             if status != 200 or got != want:
                 raise sbtest.Fail('registrations %s, want %s' % (got, want))
         check('registrations listed with their transports', bindings)
+
+        def room_again():
+            if len(admitted) < 5:
+                raise sbtest.Fail('not enough kept connections to close')
+            # our FIN, then the server's: it has closed its socket
+            for s in admitted[:5]:
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(PROBE_WAIT)
+                if s.recv(1):
+                    raise sbtest.Fail('data, not the end of stream')
+            kept, n = open_probed(GREEDY_HOST, srv.sip_port, 6)
+            idle.extend(kept)
+            if len(kept) != 5 or n != 1:
+                raise sbtest.Fail('%d kept and %d reset' % (len(kept), n))
+        check('%s: 5 closed, 5 more kept, the 6th reset' % GREEDY_HOST,
+              room_again)
 
         if not srv.alive():
             failed += 1

@@ -24,6 +24,7 @@ static const struct test testv[] = {
 	TEST(test_sipcheck),
 	TEST(test_timers),
 	TEST(test_sdp_mirror),
+	TEST(test_tcp_guard),
 };
 
 

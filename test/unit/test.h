@@ -60,5 +60,6 @@ int test_router(void);
 int test_sipcheck(void);
 int test_timers(void);
 int test_sdp_mirror(void);
+int test_tcp_guard(void);
 
 #endif
