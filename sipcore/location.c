@@ -297,9 +297,12 @@ static void contact_update(struct contact *c, const struct contact_rec *rec)
 	tmr_start(&c->tmr_expire, left > 0 ? (uint64_t)left * 1000 : 0,
 		  expire_handler, c);
 
-	/* spread pings so that a restart does not send them all at once */
+	/* spread pings so that a restart does not send them all at once;
+	 * the spread need not be secret, only even, and a random number
+	 * per REGISTER cost more than the rest of this function */
 	ping_start(c, loc.cfg->reg_keepalive_interval * 500 +
-		   rand_u32() % (loc.cfg->reg_keepalive_interval * 500 + 1));
+		   (hash_joaat_str(c->uri) ^ (uint32_t)c->expires_at) %
+		   (loc.cfg->reg_keepalive_interval * 500 + 1));
 }
 
 

@@ -19,7 +19,7 @@
 #include <re.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 #include "sipcore.h"
 
@@ -48,6 +48,9 @@ struct nonces {
 	struct list entl;              /**< Entries by id, ascending      */
 	uint8_t floor[ID_LEN];         /**< Highest id evicted            */
 	uint64_t last;                 /**< Stamp of the last nonce made  */
+	EVP_MAC_CTX *mac;              /**< HMAC-SHA256 keyed with secret */
+	uint8_t pool[512];             /**< Random bytes not yet used     */
+	size_t pool_left;              /**< ... the first pool_left       */
 };
 
 /** A nonce in use */
@@ -88,7 +91,9 @@ static void nonces_destructor(void *arg)
 
 	list_flush(&n->entl);
 	n->ht = mem_deref(n->ht);
+	EVP_MAC_CTX_free(n->mac);
 	OPENSSL_cleanse(n->secret, sizeof(n->secret));
+	OPENSSL_cleanse(n->pool, sizeof(n->pool));
 }
 
 
@@ -101,18 +106,58 @@ static void nent_destructor(void *arg)
 }
 
 
+/* keyed once at start: a one-shot HMAC() looks the digest and the MAC
+ * up again on every call, five times the work of the MAC itself */
 static int mac(const struct nonces *n, const uint8_t *id, uint8_t *out)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	size_t mdlen = 0;
 
-	if (!HMAC(EVP_sha256(), n->secret, (int)sizeof(n->secret),
-		  id, ID_LEN, md, &mdlen) || mdlen < MAC_LEN)
+	if (!EVP_MAC_init(n->mac, NULL, 0, NULL) ||
+	    !EVP_MAC_update(n->mac, id, ID_LEN) ||
+	    !EVP_MAC_final(n->mac, md, &mdlen, sizeof(md)) ||
+	    mdlen < MAC_LEN)
 		return EPROTO;
 
 	memcpy(out, md, MAC_LEN);
 
 	return 0;
+}
+
+
+static int mac_setup(struct nonces *n)
+{
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256",
+						 0),
+		OSSL_PARAM_construct_end()
+	};
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	int err = 0;
+
+	n->mac = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	if (!n->mac || !EVP_MAC_init(n->mac, n->secret, sizeof(n->secret),
+				     params))
+		err = EPROTO;
+
+	EVP_MAC_free(hmac);
+
+	return err;
+}
+
+
+/* the random part of nonces: RAND_bytes costs as much for 8 bytes as
+ * for 512, so it is asked for in bulk */
+static void random_part(struct nonces *n, uint8_t *out)
+{
+	if (n->pool_left < RAND_LEN) {
+		rand_bytes(n->pool, sizeof(n->pool));
+		n->pool_left = sizeof(n->pool);
+	}
+
+	n->pool_left -= RAND_LEN;
+	memcpy(out, &n->pool[n->pool_left], RAND_LEN);
+	OPENSSL_cleanse(&n->pool[n->pool_left], RAND_LEN);
 }
 
 
@@ -333,6 +378,10 @@ int nonces_alloc(struct nonces **np, uint32_t lifetime_s, uint32_t max)
 		goto out;
 	}
 
+	err = mac_setup(n);
+	if (err)
+		goto out;
+
 	err = hash_alloc(&n->ht, hash_valid_size(min(max, BUCKET_MAX)));
 
  out:
@@ -373,7 +422,7 @@ int nonce_make(struct nonces *n, char *buf, size_t sz)
 	for (i = 0; i < STAMP_LEN; i++)
 		bin[i] = (uint8_t)(stamp >> (8 * (STAMP_LEN - 1 - i)));
 
-	rand_bytes(&bin[STAMP_LEN], RAND_LEN);
+	random_part(n, &bin[STAMP_LEN]);
 
 	err = mac(n, bin, &bin[ID_LEN]);
 	if (err)

@@ -2,8 +2,9 @@
  * @file registrar.c  REGISTER: authenticate, bind contacts, reply
  *
  * RFC 3261 section 10.3. Every Contact of a request is checked before any
- * is applied, and all of them are written in one transaction, so a
- * request takes effect whole or not at all. Replies are stateless, as
+ * is applied, and all of them are written as one part of the store's
+ * batch, so a request takes effect whole or not at all; the 200 goes out
+ * once the batch has committed (store_batch.c). Replies are stateless, as
  * Kamailio's are: a server transaction would hold each REGISTER for 32 s
  * (10 KB each at thousands a second), and a retransmitted REGISTER is
  * simply handled again.
@@ -25,6 +26,12 @@ static struct {
 	struct store *store;
 	const struct sb_conf *cfg;
 } reg;
+
+/** A REGISTER whose bindings wait for the batch to commit */
+struct pending {
+	struct sip_msg *msg;    /**< The request, answered then       */
+	char aor[EXT_NUMBER_MAX];/**< Its extension                    */
+};
 
 /** State shared by the passes over the Contact headers */
 struct binding {
@@ -159,14 +166,12 @@ static void reply_error(const struct sip_msg *msg, uint16_t scode,
 static int bind_all(struct binding *b)
 {
 	const struct sip_msg *msg = b->msg;
-	bool txn = b->count > 1;   /* one statement is its own transaction */
+	bool part = b->count > 1;   /* one statement is all or nothing */
 	int err;
 
-	if (txn) {
-		err = store_exec(reg.store, STMT_BEGIN);
-		if (err)
-			return err;
-	}
+	err = part ? store_batch_part(reg.store) : 0;
+	if (err)
+		return err;
 
 	if (b->star) {
 		err = location_unbind_all(b->aor);
@@ -177,13 +182,79 @@ static int bind_all(struct binding *b)
 		err = b->err;
 	}
 
-	if (err) {
-		if (txn)
-			(void)store_exec(reg.store, STMT_ROLLBACK);
-		return err;
+	if (part) {
+		int err2 = store_batch_part_end(reg.store, !err);
+
+		err = err ? err : err2;
 	}
 
-	return txn ? store_exec(reg.store, STMT_COMMIT) : 0;
+	return err;
+}
+
+
+static void reply_failure(const struct sip_msg *msg, const char *aor,
+			  int err)
+{
+	DEBUG_WARNING("%s: binding failed: %m\n", aor, err);
+	(void)sip_replyf(reg.sip, msg, 500, "Server Internal Error",
+			 "Retry-After: 5\r\n"
+			 "Content-Length: 0\r\n\r\n");
+}
+
+
+static void reply_ok(const struct sip_msg *msg, const char *aor)
+{
+	(void)sip_replyf(reg.sip, msg, 200, "OK",
+			 "%H"
+			 "Content-Length: 0\r\n\r\n",
+			 location_reply_contacts, aor);
+}
+
+
+static void pending_destructor(void *arg)
+{
+	struct pending *p = arg;
+
+	mem_deref(p->msg);
+}
+
+
+/* the bindings are in the store: now the phone may hear so */
+static void commit_handler(int err, void *arg)
+{
+	struct pending *p = arg;
+
+	if (err)
+		reply_failure(p->msg, p->aor, err);
+	else
+		reply_ok(p->msg, p->aor);
+
+	mem_deref(p);
+}
+
+
+static void reply_when_stored(const struct sip_msg *msg, const char *aor)
+{
+	struct pending *p;
+	int err;
+
+	p = mem_zalloc(sizeof(*p), pending_destructor);
+	if (!p) {
+		reply_failure(msg, aor, ENOMEM);
+		return;
+	}
+
+	p->msg = mem_ref((void *)msg);
+	str_ncpy(p->aor, aor, sizeof(p->aor));
+
+	err = store_batch_wait(reg.store, commit_handler, p);
+	if (err) {
+		mem_deref(p);
+		if (err == EALREADY)
+			reply_ok(msg, aor);
+		else
+			reply_failure(msg, aor, err);
+	}
 }
 
 
@@ -233,23 +304,18 @@ static void handle_register(const struct sip_msg *msg)
 		return;
 	}
 
-	if (b.count) {
-		err = bind_all(&b);
-		if (err) {
-			DEBUG_WARNING("%s: binding failed: %m\n", ext.number,
-				      err);
-			(void)sip_replyf(reg.sip, msg, 500,
-					 "Server Internal Error",
-					 "Retry-After: 5\r\n"
-					 "Content-Length: 0\r\n\r\n");
-			return;
-		}
+	if (!b.count) {
+		reply_ok(msg, ext.number);
+		return;
 	}
 
-	(void)sip_replyf(reg.sip, msg, 200, "OK",
-			 "%H"
-			 "Content-Length: 0\r\n\r\n",
-			 location_reply_contacts, ext.number);
+	err = bind_all(&b);
+	if (err) {
+		reply_failure(msg, ext.number, err);
+		return;
+	}
+
+	reply_when_stored(msg, ext.number);
 }
 
 
@@ -294,5 +360,11 @@ int registrar_init(struct sip *sip, struct store *st,
  */
 void registrar_close(void)
 {
+	/* the REGISTERs waiting for their commit get their answer while
+	 * the SIP stack is still there */
+	if (reg.store)
+		(void)store_batch_commit(reg.store);
+
 	reg.lsnr = mem_deref(reg.lsnr);
+	reg.store = NULL;
 }

@@ -155,6 +155,9 @@ enum store_stmt {
 	STMT_BEGIN = 0,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
 	STMT_EXT_GET,
 	STMT_EXT_INSERT,
 	STMT_EXT_UPDATE,
@@ -179,9 +182,22 @@ struct sqlite3;
 enum { EXT_CACHE_BUCKETS = 1024 };
 
 int  store_open(struct store **stp, const char *path);
+struct store_ckpt;
+int  store_ckpt_alloc(struct store_ckpt **ckp, struct sqlite3 *main,
+		      const char *path);
 struct hash *store_ext_cache(struct store *st);
+struct store_batch;
+typedef void (store_commit_h)(int err, void *arg);
+int  store_batch_alloc(struct store_batch **bp, struct store *st);
+struct store_batch *store_batch_get(struct store *st);
+int  store_batch_join(struct store *st);
+int  store_batch_wait(struct store *st, store_commit_h *h, void *arg);
+int  store_batch_commit(struct store *st);
+int  store_batch_part(struct store *st);
+int  store_batch_part_end(struct store *st, bool ok);
 struct sqlite3_stmt *store_stmt(struct store *st, enum store_stmt id);
 int  store_step(struct store *st, struct sqlite3_stmt *stmt, bool *row);
+int  store_write(struct store *st, struct sqlite3_stmt *stmt);
 int  store_exec(struct store *st, enum store_stmt id);
 int  store_migrate(struct sqlite3 *db, const char *path);
 int  store_db_version(struct sqlite3 *db);

@@ -7,6 +7,8 @@ libsipcore_a_SOURCES = \
 	sipcore/util.c \
 	sipcore/timers.c \
 	sipcore/store.c \
+	sipcore/store_ckpt.c \
+	sipcore/store_batch.c \
 	sipcore/store_migrate.c \
 	sipcore/store_ext.c \
 	sipcore/store_contact.c \

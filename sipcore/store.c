@@ -4,12 +4,15 @@
  * One file in WAL mode. With synchronous=NORMAL a committed write survives
  * the process being killed (the WAL is in the OS cache), which is what
  * "SIGKILL loses no registration" needs; only power loss can cost the last
- * transactions. The daemon holds the file exclusively: no file locking per
- * transaction (a third of the cost of a REGISTER otherwise), and a second
- * daemon on the same store is refused at start.
+ * transactions. Checkpoints, the only fsyncs, run on a thread of their own
+ * (store_ckpt.c), and a second daemon on the same store is refused at
+ * start.
  */
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <sqlite3.h>
 #include <re.h>
 #include "sipcore.h"
@@ -24,6 +27,9 @@ struct store {
 	sqlite3 *db;                         /**< Connection            */
 	sqlite3_stmt *stmtv[STMT_COUNT];     /**< Prepared statements   */
 	struct hash *ext_cache;              /**< store_ext.c's cache   */
+	struct store_ckpt *ckpt;             /**< Checkpoint thread     */
+	struct store_batch *batch;           /**< Group commit          */
+	int lock_fd;                         /**< Holds the daemon lock */
 	char *path;                          /**< File name             */
 };
 
@@ -31,6 +37,9 @@ static const char *sqlv[STMT_COUNT] = {
 	[STMT_BEGIN]    = "BEGIN IMMEDIATE",
 	[STMT_COMMIT]   = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT]   = "SAVEPOINT part",
+	[STMT_RELEASE]     = "RELEASE part",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO part",
 	[STMT_EXT_GET]  =
 		"SELECT number, name, ha1_md5, ha1_sha256, vm_pin,"
 		" auth_order, srtp FROM extensions WHERE number = ?1",
@@ -91,8 +100,14 @@ static void destructor(void *arg)
 	hash_flush(st->ext_cache);
 	mem_deref(st->ext_cache);
 
+	if (st->batch)
+		(void)store_batch_commit(st);
+	st->batch = mem_deref(st->batch);
+
 	for (i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(st->stmtv[i]);
+
+	st->ckpt = mem_deref(st->ckpt);
 
 	if (st->db) {
 		/* folds the WAL back so the file stands alone */
@@ -100,6 +115,10 @@ static void destructor(void *arg)
 			DEBUG_WARNING("%s: close: %s\n", st->path,
 				      sqlite3_errmsg(st->db));
 	}
+
+	/* only now: closing it earlier would drop SQLite's own locks */
+	if (st->lock_fd >= 0)
+		(void)close(st->lock_fd);
 
 	mem_deref(st->path);
 }
@@ -207,6 +226,27 @@ int store_step(struct store *st, sqlite3_stmt *stmt, bool *row)
 
 
 /**
+ * Step a statement that writes, in the batch transaction (store_batch.c)
+ *
+ * @param st   Store
+ * @param stmt Statement
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int store_write(struct store *st, sqlite3_stmt *stmt)
+{
+	int err = store_batch_join(st);
+
+	if (err) {
+		sqlite3_reset(stmt);
+		return err;
+	}
+
+	return store_step(st, stmt, NULL);
+}
+
+
+/**
  * Run a statement that takes no parameters and returns no rows
  *
  * @param st Store
@@ -233,6 +273,31 @@ void store_text(char *dst, size_t sz, sqlite3_stmt *stmt, int col)
 	const unsigned char *p = sqlite3_column_text(stmt, col);
 
 	str_ncpy(dst, p ? (const char *)p : "", sz);
+}
+
+
+/* One daemon per store: its caches (extensions, contacts) would not see
+ * another's writes. An advisory lock on the file itself, held while the
+ * store is open; SQLite's own locks are per transaction. */
+static int daemon_lock(struct store *st)
+{
+	st->lock_fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		int err = errno;
+
+		DEBUG_WARNING("%s: cannot open: %m\n", st->path, err);
+		return err;
+	}
+
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? EBUSY : errno;
+
+		DEBUG_WARNING("%s: store is locked (in use by another"
+			      " switchboard?): %m\n", st->path, err);
+		return err;
+	}
+
+	return 0;
 }
 
 
@@ -264,7 +329,13 @@ int store_open(struct store **stp, const char *path)
 	if (!st)
 		return ENOMEM;
 
+	st->lock_fd = -1;
+
 	err = str_dup(&st->path, path);
+	if (err)
+		goto out;
+
+	err = daemon_lock(st);
 	if (err)
 		goto out;
 
@@ -280,9 +351,7 @@ int store_open(struct store **stp, const char *path)
 
 	/* the first statement reads the header: a file that is not a
 	 * database, or one locked by another writer, fails here */
-	err = pragma(st, "PRAGMA locking_mode = EXCLUSIVE");
-	if (!err)
-		err = pragma(st, "PRAGMA journal_mode = WAL");
+	err = pragma(st, "PRAGMA journal_mode = WAL");
 	if (!err)
 		err = pragma(st, "PRAGMA synchronous = NORMAL");
 	if (!err)
@@ -308,6 +377,8 @@ int store_open(struct store **stp, const char *path)
 	}
 
 	err = hash_alloc(&st->ext_cache, EXT_CACHE_BUCKETS);
+	if (!err)
+		err = store_batch_alloc(&st->batch, st);
 	if (err)
 		goto out;
 
@@ -316,6 +387,11 @@ int store_open(struct store **stp, const char *path)
 		err = store_errcode(st, rc, "quick_check");
 		goto out;
 	}
+
+	err = store_ckpt_alloc(&st->ckpt, st->db, path);
+	if (err)
+		DEBUG_WARNING("%s: cannot start the checkpoint thread: %m\n",
+			      path, err);
 
  out:
 	if (err)
@@ -337,6 +413,19 @@ int store_open(struct store **stp, const char *path)
 struct hash *store_ext_cache(struct store *st)
 {
 	return st ? st->ext_cache : NULL;
+}
+
+
+/**
+ * The group commit state of a store (kept by store_batch.c)
+ *
+ * @param st Store
+ *
+ * @return Batch state
+ */
+struct store_batch *store_batch_get(struct store *st)
+{
+	return st ? st->batch : NULL;
 }
 
 

@@ -33,7 +33,7 @@ int store_cdr_add(struct store *st, struct cdr *cdr)
 	sqlite3_bind_int(stmt, 8, cdr->cause);
 	sqlite3_bind_text(stmt, 9, cdr->reason, -1, SQLITE_STATIC);
 
-	err = store_step(st, stmt, NULL);
+	err = store_write(st, stmt);
 	if (!err)
 		cdr->id = sqlite3_last_insert_rowid(sqlite3_db_handle(stmt));
 
@@ -64,7 +64,7 @@ int store_cdr_update(struct store *st, const struct cdr *cdr)
 	sqlite3_bind_int(stmt, 5, cdr->cause);
 	sqlite3_bind_text(stmt, 6, cdr->reason, -1, SQLITE_STATIC);
 
-	return store_step(st, stmt, NULL);
+	return store_write(st, stmt);
 }
 
 
@@ -118,7 +118,7 @@ int store_cdr_quality(struct store *st, int64_t id,
 	quality_bind(stmt, 2, caller);
 	quality_bind(stmt, 5, callee);
 
-	return store_step(st, stmt, NULL);
+	return store_write(st, stmt);
 }
 
 
@@ -226,6 +226,7 @@ int store_setting_get(struct store *st, const char *key, char *val,
 int store_setting_put(struct store *st, const char *key, const char *val)
 {
 	sqlite3_stmt *stmt;
+	int err;
 
 	if (!st || !key || !val)
 		return EINVAL;
@@ -234,5 +235,7 @@ int store_setting_put(struct store *st, const char *key, const char *val)
 	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, val, -1, SQLITE_STATIC);
 
-	return store_step(st, stmt, NULL);
+	err = store_write(st, stmt);
+
+	return err ? err : store_batch_commit(st);
 }

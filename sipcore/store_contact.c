@@ -35,7 +35,7 @@ int store_contact_put(struct store *st, const struct contact_rec *rec)
 			  SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 8, rec->user_agent, -1, SQLITE_STATIC);
 
-	return store_step(st, stmt, NULL);
+	return store_write(st, stmt);
 }
 
 
@@ -59,7 +59,7 @@ int store_contact_del(struct store *st, const char *aor, const char *uri)
 	sqlite3_bind_text(stmt, 1, aor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, uri, -1, SQLITE_STATIC);
 
-	return store_step(st, stmt, NULL);
+	return store_write(st, stmt);
 }
 
 
@@ -81,7 +81,7 @@ int store_contact_del_aor(struct store *st, const char *aor)
 	stmt = store_stmt(st, STMT_CONTACT_DEL_AOR);
 	sqlite3_bind_text(stmt, 1, aor, -1, SQLITE_STATIC);
 
-	return store_step(st, stmt, NULL);
+	return store_write(st, stmt);
 }
 
 

@@ -112,7 +112,8 @@ int store_ext_get(struct store *st, const char *number, struct ext *ext)
 	sqlite3_reset(stmt);
 	cache_put(st, ext);
 
-	return 0;
+	/* the API answers once it is committed */
+	return store_batch_commit(st);
 }
 
 
@@ -143,7 +144,7 @@ int store_ext_put(struct store *st, const struct ext *ext, bool create)
 	sqlite3_bind_int(stmt, 6, ext->auth_order);
 	sqlite3_bind_int(stmt, 7, ext->srtp);
 
-	err = store_step(st, stmt, NULL);
+	err = store_write(st, stmt);
 	if (err)
 		return err;
 
@@ -152,7 +153,8 @@ int store_ext_put(struct store *st, const struct ext *ext, bool create)
 
 	cache_put(st, ext);
 
-	return 0;
+	/* the API answers once it is committed */
+	return store_batch_commit(st);
 }
 
 
@@ -175,13 +177,16 @@ int store_ext_del(struct store *st, const char *number)
 	stmt = store_stmt(st, STMT_EXT_DELETE);
 	sqlite3_bind_text(stmt, 1, number, -1, SQLITE_STATIC);
 
-	err = store_step(st, stmt, NULL);
+	err = store_write(st, stmt);
 	if (err)
 		return err;
 
 	mem_deref(cache_find(st, number));
 
-	return sqlite3_changes(sqlite3_db_handle(stmt)) ? 0 : ENOENT;
+	if (!sqlite3_changes(sqlite3_db_handle(stmt)))
+		return ENOENT;
+
+	return store_batch_commit(st);
 }
 
 

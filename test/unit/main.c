@@ -20,6 +20,7 @@ static const struct test testv[] = {
 	TEST(test_store),
 	TEST(test_store_migrate),
 	TEST(test_store_corrupt),
+	TEST(test_store_batch),
 	TEST(test_router),
 	TEST(test_sipcheck),
 	TEST(test_timers),

@@ -56,6 +56,7 @@ int test_nonce(void);
 int test_store(void);
 int test_store_migrate(void);
 int test_store_corrupt(void);
+int test_store_batch(void);
 int test_router(void);
 int test_sipcheck(void);
 int test_timers(void);

@@ -274,16 +274,22 @@ int test_store_corrupt(void)
 	TEST_EQUALS(EBADMSG, r);
 	tmp_remove(path);
 
-	/* the store is held exclusively: a second daemon, or any other
-	 * writer, gets a clear EBUSY, not a hang or a corrupt file */
+	/* one daemon per store: a second gets a clear EBUSY, not a hang
+	 * or a corrupt file */
 	TEST_CHECK(store_open(&st, path));
 	TEST_CHECK(store_setting_put(st, "k", "v"));
 	r = store_open(&st2, path);
 	TEST_EQUALS(EBUSY, r);
+
+	/* a writer holding the file's write lock (the sqlite3 shell, say)
+	 * makes a write fail after the busy timeout, without harm */
 	TEST_ASSERT(sqlite3_open(path, &db) == SQLITE_OK);
-	sqlite3_busy_timeout(db, 100);
 	TEST_ASSERT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
-		    != SQLITE_OK);
+		    == SQLITE_OK);
+	TEST_EQUALS(EBUSY, store_setting_put(st, "k", "w"));
+	TEST_ASSERT(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL)
+		    == SQLITE_OK);
+	TEST_CHECK(store_setting_put(st, "k", "w"));
 
 	/* and once the daemon is gone, the store opens again */
 	sqlite3_close(db);
@@ -295,6 +301,141 @@ int test_store_corrupt(void)
 	if (db)
 		sqlite3_close(db);
 	mem_deref(st2);
+	mem_deref(st);
+	tmp_remove(path);
+	return err;
+}
+
+
+/** What a batch test saw of the commits */
+struct commits {
+	unsigned n;                /**< Handlers called              */
+	int err;                   /**< Error of the last            */
+	unsigned order[4];         /**< Tags, in calling order       */
+};
+
+struct commit_arg {
+	struct commits *c;
+	unsigned tag;
+};
+
+
+static void commit_seen(int err, void *arg)
+{
+	struct commit_arg *a = arg;
+
+	if (a->c->n < ARRAY_SIZE(a->c->order))
+		a->c->order[a->c->n] = a->tag;
+	++a->c->n;
+	a->c->err = err;
+}
+
+
+/* rows of contacts another connection sees (committed ones only) */
+static int committed_contacts(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int n = -1;
+
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM contacts", -1,
+			       &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int(stmt, 0);
+
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+
+	return n;
+}
+
+
+static void contact_set(struct contact_rec *rec, const char *uri)
+{
+	memset(rec, 0, sizeof(*rec));
+	str_ncpy(rec->aor, "1001", sizeof(rec->aor));
+	str_ncpy(rec->uri, uri, sizeof(rec->uri));
+	str_ncpy(rec->callid, "cid", sizeof(rec->callid));
+	rec->expires_at = 2000000000;
+	rec->tp = SIP_TRANSP_UDP;
+	(void)sa_set_str(&rec->received, "192.0.2.1", 5060);
+}
+
+
+int test_store_batch(void)
+{
+	struct store *st = NULL;
+	struct ext ext;
+	struct contact_rec rec;
+	struct commits c;
+	struct commit_arg a1, a2;
+	char path[256];
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	a1.c = a2.c = &c;
+	a1.tag = 1;
+	a2.tag = 2;
+
+	tmp_path(path, sizeof(path), "batch");
+	tmp_remove(path);
+	TEST_CHECK(store_open(&st, path));
+
+	memset(&ext, 0, sizeof(ext));
+	str_ncpy(ext.number, "1001", sizeof(ext.number));
+	TEST_CHECK(store_ext_put(st, &ext, true));
+
+	/* nothing open: nothing to wait for */
+	TEST_EQUALS(EALREADY, store_batch_wait(st, commit_seen, &a1));
+
+	/* writes join one transaction; others see them at its commit, and
+	 * those waiting hear of it in order */
+	contact_set(&rec, "sip:a@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_wait(st, commit_seen, &a1));
+	contact_set(&rec, "sip:b@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_wait(st, commit_seen, &a2));
+	TEST_EQUALS(0, committed_contacts(path));
+	TEST_EQUALS(0, c.n);
+
+	TEST_CHECK(store_batch_commit(st));
+	TEST_EQUALS(2, committed_contacts(path));
+	TEST_EQUALS(2, c.n);
+	TEST_EQUALS(0, c.err);
+	TEST_EQUALS(1, c.order[0]);
+	TEST_EQUALS(2, c.order[1]);
+
+	/* a part undone leaves the rest of the batch */
+	contact_set(&rec, "sip:c@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_part(st));
+	contact_set(&rec, "sip:d@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_part_end(st, false));
+	TEST_CHECK(store_batch_part(st));
+	contact_set(&rec, "sip:e@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_part_end(st, true));
+	TEST_CHECK(store_batch_commit(st));
+	TEST_EQUALS(4, committed_contacts(path));
+
+	/* a write of the API commits at once, with what was pending */
+	contact_set(&rec, "sip:f@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	TEST_CHECK(store_batch_wait(st, commit_seen, &a1));
+	TEST_CHECK(store_setting_put(st, "k", "v"));
+	TEST_EQUALS(5, committed_contacts(path));
+	TEST_EQUALS(3, c.n);
+
+	/* closing the store commits what is open */
+	contact_set(&rec, "sip:g@192.0.2.1");
+	TEST_CHECK(store_contact_put(st, &rec));
+	st = mem_deref(st);
+	TEST_EQUALS(6, committed_contacts(path));
+
+ out:
 	mem_deref(st);
 	tmp_remove(path);
 	return err;
