@@ -103,6 +103,5 @@ typedef int (bridge_offer_h)(struct bridge *br, struct leg *from,
 
 int  bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
 		  bridge_offer_h *offerh, bridge_end_h *endh, void *arg);
-bool bridge_held(const struct bridge *br);
 
 #endif

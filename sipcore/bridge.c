@@ -17,7 +17,6 @@ struct bridge {
 	bridge_offer_h *offerh; /**< Sends an offer on, or NULL      */
 	bridge_end_h *endh;     /**< Called when either side ends    */
 	void *arg;              /**< Handler argument                */
-	bool held;              /**< The last offer was not sendrecv */
 	uint64_t ver_a;         /**< o= version of our answers to a  */
 	uint64_t ver_b;         /**< o= version of our answers to b  */
 };
@@ -73,24 +72,8 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
 	if (err)
 		return err;
 
-	br->held = sdp_is_hold(offer);
-
 	return sdp_mirror(answerp, last, offer,
 			  leg == br->a ? &br->ver_a : &br->ver_b);
-}
-
-
-/**
- * Whether the last offer put the call on hold (sendonly, recvonly or
- * inactive): silence is then expected
- *
- * @param br Bridge
- *
- * @return True if on hold
- */
-bool bridge_held(const struct bridge *br)
-{
-	return br ? br->held : false;
 }
 
 

@@ -5,7 +5,8 @@
  * through the relay before the callee sees it, and every answer before
  * the caller sees it (relay legs "a", caller side, and "b", callee
  * side). The CDR row is written when the call is answered and completed
- * when it ends, so a kill after the 200 loses no answered call.
+ * when it ends, so a kill after the 200 loses no answered call. A party
+ * that holds the other puts it on music on hold (hold.c).
  */
 #include <string.h>
 #include <re.h>
@@ -24,6 +25,7 @@ struct call {
 	struct dial *dial;      /**< While ringing                    */
 	struct leg *out;        /**< Answered callee leg              */
 	struct bridge *br;      /**< While talking                    */
+	struct hold *hold;      /**< Who holds whom, while talking    */
 	struct relay_call *rc;  /**< Its place on its relay           */
 	struct relay_req *req_offer;  /**< Offer at the relay         */
 	struct relay_req *req_answer; /**< Answer at the relay        */
@@ -57,6 +59,7 @@ static void destructor(void *arg)
 	tmr_cancel(&call->tmr_relay);
 	mem_deref(call->req_offer);
 	mem_deref(call->req_answer);
+	mem_deref(call->hold);
 	mem_deref(call->rc);
 	mem_deref(call->br);
 	mem_deref(call->dial);
@@ -287,19 +290,27 @@ static void modify_resp_handler(int err, const struct odict *reply,
 }
 
 
-/* an offer in a re-INVITE goes through the relay to the other side */
+/* an offer in a re-INVITE goes through the relay to the other side;
+ * one that holds or resumes starts or stops the other side's music,
+ * sent after the offer so that the relay has the offer first */
 static int bridge_offer_handler(struct bridge *br, struct leg *from,
 				struct leg *to, const struct mbuf *offer,
 				void *arg)
 {
 	struct call *call = arg;
+	int err;
 	(void)br;
 
 	call->req_offer = mem_deref(call->req_offer);
 	call->modify_to = to;
 
-	return relay_sdp(&call->req_offer, call, "offer", from, offer,
-			 modify_resp_handler);
+	err = relay_sdp(&call->req_offer, call, "offer", from, offer,
+			modify_resp_handler);
+	if (!err)
+		hold_offer(call->hold, from == call->in ? HOLD_CALLER :
+			   HOLD_CALLEE, offer);
+
+	return err;
 }
 
 
@@ -318,6 +329,9 @@ static void answered_resp_handler(int err, const struct odict *reply,
 	}
 
 	err = leg_answer(call->in, sdp);
+	if (!err)
+		err = hold_alloc(&call->hold, call->rc, call->rid,
+				 call->cdr.call_id);
 	if (!err)
 		err = bridge_alloc(&call->br, call->in, call->out,
 				   bridge_offer_handler, bridge_end_handler,
@@ -572,9 +586,15 @@ static void relay_event_handler(const char *event, const struct odict *msg,
 		return;
 	}
 
-	if (str_cmp(event, "timeout") || !call->br ||
-	    bridge_held(call->br))
+	if (str_cmp(event, "timeout") || !call->br)
 		return;
+
+	/* holding and held phones may both stop sending */
+	if (hold_active(call->hold)) {
+		DEBUG_INFO("%s: no media from leg %s: on hold, kept\n",
+			   call->cdr.call_id, leg);
+		return;
+	}
 
 	DEBUG_NOTICE("%s: no media from leg %s: hanging up\n",
 		     call->cdr.call_id, leg);
@@ -612,6 +632,7 @@ int callengine_init(struct sip *sip, struct store *st,
 	engine.store = st;
 	engine.cfg = cfg;
 	engine.closing = false;
+	hold_init(cfg->moh_file);
 
 	return leg_listen(sip, cfg->sip_domain, incoming_handler, NULL);
 }
@@ -660,17 +681,21 @@ int callengine_calls_json(struct re_printf *pf)
 
 	for (le = list_head(&engine.calll); le; le = le->next) {
 		const struct call *call = le->data;
+		const char *holder = hold_holder(call->hold);
 
 		err |= re_hprintf(pf, "%s{\"id\":\"%H\",\"caller\":\"%H\","
 				  "\"callee\":\"%H\",\"state\":\"%s\","
-				  "\"start_ms\":%lld,\"answer_ms\":%lld}",
+				  "\"start_ms\":%lld,\"answer_ms\":%lld,"
+				  "\"hold\":%s%s%s}",
 				  le == list_head(&engine.calll) ? "" : ",",
 				  utf8_encode, call->cdr.call_id,
 				  utf8_encode, call->cdr.caller,
 				  utf8_encode, call->cdr.callee,
 				  call->br ? "talking" : "ringing",
 				  (long long)call->cdr.start_ms,
-				  (long long)call->cdr.answer_ms);
+				  (long long)call->cdr.answer_ms,
+				  holder ? "\"" : "", holder ? holder : "null",
+				  holder ? "\"" : "");
 	}
 
 	return err | re_hprintf(pf, "]");

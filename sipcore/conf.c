@@ -90,6 +90,8 @@ static const struct opt optv[] = {
 	 "lowest RTP port"},
 	{"relay_port_max", OPT_U32, O(relay_port_max), 1025, 65535,
 	 "highest RTP port"},
+	{"moh_file", OPT_STR, O(moh_file), 0, 0,
+	 "music on hold, a WAV file the relay reads; empty: none"},
 };
 
 
@@ -131,6 +133,7 @@ void conf_defaults(struct sb_conf *cfg)
 		 sizeof(cfg->relay_address));
 	cfg->relay_port_min = 30000;
 	cfg->relay_port_max = 39999;
+	hold_music_default(cfg->moh_file, sizeof(cfg->moh_file));
 }
 
 
@@ -381,6 +384,13 @@ static int check(const struct sb_conf *cfg, const char *name)
 		return EINVAL;
 	}
 
+	/* the relay plays only absolute paths */
+	if (str_isset(cfg->moh_file) && cfg->moh_file[0] != '/') {
+		DEBUG_WARNING("%s: moh_file '%s' is not an absolute path\n",
+			      name, cfg->moh_file);
+		return EINVAL;
+	}
+
 	if (!cfg->sip_udp.addrc && !cfg->sip_tcp.addrc &&
 	    !cfg->sip_tls.addrc) {
 		DEBUG_WARNING("%s: every SIP transport is off\n", name);
@@ -436,11 +446,12 @@ int conf_parse(struct sb_conf *cfg, const char *buf, size_t len,
 		if (!line.l)
 			continue;
 
+		/* a key alone is an empty value, which some options take
+		 * (moh_file: no music) */
 		if (re_regex(line.p, line.l, "[^ \t]+[ \t]+[^]+", &key, NULL,
 			     &val)) {
-			DEBUG_WARNING("%s:%u: '%r' has no value\n", name,
-				      lineno, &line);
-			return EINVAL;
+			key = line;
+			pl_set_str(&val, "");
 		}
 
 		o = opt_find(&key);
@@ -448,6 +459,12 @@ int conf_parse(struct sb_conf *cfg, const char *buf, size_t len,
 			DEBUG_WARNING("%s:%u: unknown option '%r'\n", name,
 				      lineno, &key);
 			return ENOENT;
+		}
+
+		if (!val.l && (o->type != OPT_STR || o->min)) {
+			DEBUG_WARNING("%s:%u: '%r' has no value\n", name,
+				      lineno, &line);
+			return EINVAL;
 		}
 
 		err = apply(cfg, o, &val, &why);

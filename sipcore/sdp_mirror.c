@@ -70,19 +70,6 @@ static int offer_dir(const struct mbuf *offer)
 }
 
 
-/**
- * Whether a description puts the call on hold (not sendrecv)
- *
- * @param sdp Session description
- *
- * @return True for sendonly, recvonly or inactive
- */
-bool sdp_is_hold(const struct mbuf *sdp)
-{
-	return sdp ? offer_dir(sdp) != 0 : false;
-}
-
-
 static int print_dir(struct mbuf *mb, int dir)
 {
 	/* sendrecv <-> sendrecv, sendonly <-> recvonly, inactive stays */

@@ -59,6 +59,7 @@ struct sb_conf {
 	char relay_address[64];        /**< IP for RTP sockets and SDP    */
 	uint32_t relay_port_min;       /**< RTP port range                */
 	uint32_t relay_port_max;       /**< RTP port range                */
+	char moh_file[SB_PATH_MAX];    /**< Music on hold, "" = none      */
 };
 
 void conf_defaults(struct sb_conf *cfg);
@@ -369,7 +370,28 @@ int  callengine_calls_json(struct re_printf *pf);
 
 int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 		const struct mbuf *offer, uint64_t *version);
-bool sdp_is_hold(const struct mbuf *sdp);
+
+
+/* ---- hold and music on hold (sdp_hold.c, hold.c) ---- */
+
+/** The parties of a call */
+enum hold_party {
+	HOLD_CALLER = 0,
+	HOLD_CALLEE,
+};
+
+struct hold;
+struct relay_call;
+
+bool sdp_holds(const struct mbuf *offer);
+void hold_init(const char *music);
+void hold_music_default(char *path, size_t sz);
+int  hold_alloc(struct hold **hp, struct relay_call *rc, const char *rid,
+		const char *name);
+void hold_offer(struct hold *h, enum hold_party from,
+		const struct mbuf *offer);
+bool hold_active(const struct hold *h);
+const char *hold_holder(const struct hold *h);
 
 
 /* ---- relay client: the relays (relay.c), one relay's connection and

@@ -26,6 +26,8 @@ libsipcore_a_SOURCES = \
 	sipcore/dial.c \
 	sipcore/bridge.c \
 	sipcore/sdp_mirror.c \
+	sipcore/sdp_hold.c \
+	sipcore/hold.c \
 	sipcore/call.c \
 	sipcore/cdr.c \
 	sipcore/relay.c \

@@ -1,9 +1,11 @@
 /**
  * @file store_ext.c  Extensions in the store, with a write-through cache
  *
- * Every REGISTER and call looks extensions up two or three times. The
- * daemon holds the store exclusively and every change comes through here,
- * so a cache of the extensions looked up is always right. Unknown numbers
+ * Every REGISTER and call looks extensions up two or three times. One
+ * daemon holds the store (store.c locks it) and every change comes
+ * through here, so a cache of the extensions looked up is always right
+ * (a hand edit with the sqlite3 shell is not seen until a restart: the
+ * API is the way to change extensions). Unknown numbers
  * are not cached: a flood of made-up names cannot grow it.
  */
 #include <string.h>

@@ -7,7 +7,8 @@
 TESTS += \
 	test/e2e/selftest_p2p.py \
 	test/e2e/call_pbx.py \
-	test/e2e/media_calls.py
+	test/e2e/media_calls.py \
+	test/e2e/hold_test.py
 
 EXTRA_DIST += \
 	test/e2e/README.md \
@@ -19,4 +20,5 @@ EXTRA_DIST += \
 	test/e2e/selftest_registrar.py \
 	test/e2e/call_pbx.py \
 	test/e2e/media_calls.py \
+	test/e2e/hold_test.py \
 	test/e2e/pbx.py

@@ -10,6 +10,7 @@ test_unit_unittest_SOURCES = \
 	test/unit/test_sipcheck.c \
 	test/unit/test_timers.c \
 	test/unit/test_sdp_mirror.c \
+	test/unit/test_hold.c \
 	test/unit/test_tcp_guard.c
 test_unit_unittest_LDADD = $(CORE_LIBS)
 TESTS += test/unit/unittest
