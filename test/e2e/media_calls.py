@@ -24,6 +24,11 @@ than 200 ms.
   6   sbrelay killed (SIGKILL) mid-call: both phones get BYE within a few
       seconds, switchboard starts the relay again, the next call has audio
       both ways
+  7a  DTMF: the caller's baresip sends 1 and #, the callee's 9 (RFC 4733);
+      the core logs each digit once as an event of the right party
+  7b  in-band DTMF: a scripted PCMU phone without telephone-event calls an
+      Opus phone (transcoded) and sends the tones of 4 and 7 in its audio;
+      the relay detects them and the core logs each once
 
 Prints one line per step, ``ok ...`` or ``FAIL ...`` with the numbers
 found.  Exit 0 when every step run passed, 1 otherwise, 77 (skip) when
@@ -54,6 +59,7 @@ a note in the setup line.
 """
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -743,6 +749,114 @@ class Test:
                                  % (e, "; ".join(notes)))
         return "; ".join(notes)
 
+    # ---- 7: DTMF reaches the core --------------------------------------
+
+    def pressed(self, since, want):
+        """The core's log lines for digits ("caller pressed 1 (rfc4733)")
+        after byte offset `since`; fails unless each of `want`, a list of
+        (party, digit, source), is there exactly once."""
+        deadline = time.monotonic() + 3.0
+        while True:
+            with open(self.sb.log_path, errors="replace") as f:
+                f.seek(since)
+                text = f.read()
+            got = re.findall(r"(caller|callee) pressed (\S) \((\w+)\)",
+                             text)
+            if all(got.count(w) == 1 for w in want) and \
+                    len(got) == len(want):
+                return "core got %s" % " ".join(
+                    "%s:%s/%s" % w for w in got)
+            if time.monotonic() > deadline:
+                raise AssertionError("core's digit events %r, expected %r "
+                                     "once each" % (got, want))
+            time.sleep(0.2)
+
+    def step7a(self):
+        a, b = self.pair("pcmu", "pcmu")
+        ctx = self.establish(a, b)
+        since = os.path.getsize(self.sb.log_path)
+        time.sleep(0.5)
+        for digit in "1#":
+            a.bp.send_dtmf(digit)
+            time.sleep(0.4)
+        b.bp.send_dtmf("9")
+        time.sleep(0.4)
+        self.talk_and_hangup(ctx, 0.2)
+        return self.pressed(since, [("caller", "1", "rfc4733"),
+                                    ("caller", "#", "rfc4733"),
+                                    ("callee", "9", "rfc4733")])
+
+    @staticmethod
+    def dtmf_ulaw(digits, lead_s=0.6, on_s=0.15, off_s=0.15, tail_s=10):
+        """PCMU audio: silence, then each digit's two tones (-10 dBFS
+        each), then silence long enough not to loop during a step."""
+        low = {"1": 697, "2": 697, "3": 697, "4": 770, "5": 770, "6": 770,
+               "7": 852, "8": 852, "9": 852, "*": 941, "0": 941, "#": 941}
+        high = {"1": 1209, "2": 1336, "3": 1477, "4": 1209, "5": 1336,
+                "6": 1477, "7": 1209, "8": 1336, "9": 1477, "*": 1209,
+                "0": 1336, "#": 1477}
+        rate, amp = 8000, 32767 * 0.3
+        out = [0] * int(lead_s * rate)
+        for d in digits:
+            w1 = 2 * math.pi * low[d] / rate
+            w2 = 2 * math.pi * high[d] / rate
+            out += [amp * (math.sin(w1 * i) + math.sin(w2 * i))
+                    for i in range(int(on_s * rate))]
+            out += [0] * int(off_s * rate)
+        out += [0] * int(tail_s * rate)
+        return pbx.ulaw_encode(out)
+
+    def step7b(self):
+        """In-band digits from a phone without telephone-event: the call
+        is transcoded (PCMU caller, Opus callee), the relay listens."""
+        b = self.new_phone("opus", "opus", CALLEE_HZ)
+        number = str(2001 + self.slot)
+        self.slot += 1
+        password = "secret-%s" % number
+        self.sb.add_extension(number, password, auth_order="md5-only")
+        port = self.base + 1710
+        ua = media = None
+        try:
+            ua = pbx.ScriptedUA(number, password, "127.0.0.1",
+                                self.base + 402, self.sb.sip_port)
+            self.ports[ua.port] = "%s(script)" % number
+            media = pbx.RtpStream("127.0.0.1", port,
+                                  self.dtmf_ulaw("47"),
+                                  name="dtmf").start_receiving()
+            ua.register()
+            sdp = ("v=0\r\no=script 1 1 IN IP4 127.0.0.1\r\n"
+                   "s=media_calls\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                   "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+                   "a=sendrecv\r\n" % port)
+            b.bp.clear_events()
+            resp = ua.invite(b.number, sdp, timeout=10)
+            b.bp.wait_event("CALL_ESTABLISHED", 5, fail_on="CALL_CLOSED")
+            conn, rport, _, _ = pbx.sdp_media(resp["body"])
+            if not conn or not rport:
+                raise AssertionError("no audio in the 200's SDP: %r"
+                                     % resp["body"])
+            since = os.path.getsize(self.sb.log_path)
+            media.send_to((conn, rport))
+            time.sleep(1.6)
+            note = self.pressed(since, [("caller", "4", "inband"),
+                                        ("caller", "7", "inband")])
+            code = ua.bye()
+            media.pause()
+            b.bp.wait_event("CALL_CLOSED", 5)
+            if code != 200:
+                raise AssertionError("BYE got %s" % code)
+            return note
+        finally:
+            if media is not None:
+                media.close()
+            if ua is not None:
+                if ua.dialog is not None:
+                    try:
+                        ua.bye(2)
+                    except AssertionError:
+                        pass
+                ua.close()
+
     # ---- all --------------------------------------------------------------
 
     STEPS = [
@@ -755,6 +869,8 @@ class Test:
         ("4c", "SRTP <-> SRTP, PCMU", "step4c"),
         ("5", "NAT latching, stranger dropped", "step5"),
         ("6", "sbrelay killed mid-call", "step6"),
+        ("7a", "DTMF RFC 4733 from both phones reaches the core", "step7a"),
+        ("7b", "in-band DTMF (transcoded call) reaches the core", "step7b"),
     ]
 
     def selected(self):
