@@ -27,6 +27,7 @@ enum leg_event {
 	LEG_EV_ANSWERED,  /**< Far end answered (sdp set)          */
 	LEG_EV_CLOSED,    /**< Leg ended (scode and reason set)    */
 	LEG_EV_DTMF,      /**< Its party pressed a key (digit set) */
+	LEG_EV_MODIFIED,  /**< Far end answered our re-INVITE (sdp) */
 };
 
 /** Details of a leg event */
@@ -101,7 +102,12 @@ typedef int (bridge_offer_h)(struct bridge *br, struct leg *from,
 			     struct leg *to, const struct mbuf *offer,
 			     void *arg);
 
+/** The leg an offer was sent on to answered it */
+typedef void (bridge_answer_h)(struct bridge *br, struct leg *from,
+			       const struct mbuf *answer, void *arg);
+
 int  bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
-		  bridge_offer_h *offerh, bridge_end_h *endh, void *arg);
+		  bridge_offer_h *offerh, bridge_answer_h *answerh,
+		  bridge_end_h *endh, void *arg);
 
 #endif

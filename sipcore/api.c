@@ -1062,18 +1062,6 @@ struct cdr_query {
 };
 
 
-/* media quality of one party, or null when not measured */
-static int quality_print(struct re_printf *pf, const struct cdr_quality *q)
-{
-	if (!q->set)
-		return re_hprintf(pf, "null");
-
-	return re_hprintf(pf, "{\"mos\":%.2f,\"loss_pct\":%.2f,"
-			  "\"jitter_ms\":%.1f}", q->mos, q->loss_pct,
-			  q->jitter_ms);
-}
-
-
 static int cdr_print_h(const struct cdr *cdr, void *arg)
 {
 	struct cdr_query *q = arg;

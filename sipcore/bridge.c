@@ -4,7 +4,9 @@
  * An offer from one side goes to the other as a re-INVITE (through the
  * owner's offer handler, which may rewrite it) and is answered at once
  * with the description this side last got from us, its direction
- * mirroring the offer's (sipsess answers offers synchronously).
+ * mirroring the offer's (sipsess answers offers synchronously). The
+ * other side's own answer, when it comes, goes to the owner's answer
+ * handler (the relay learns the party's new address from it).
  */
 #include <re.h>
 #include "sipcore.h"
@@ -15,6 +17,7 @@ struct bridge {
 	struct leg *a;          /**< One side (ref)                  */
 	struct leg *b;          /**< The other side (ref)            */
 	bridge_offer_h *offerh; /**< Sends an offer on, or NULL      */
+	bridge_answer_h *answerh; /**< Its answer came, or NULL      */
 	bridge_end_h *endh;     /**< Called when either side ends    */
 	void *arg;              /**< Handler argument                */
 	uint64_t ver_a;         /**< o= version of our answers to a  */
@@ -43,6 +46,11 @@ static void event_handler(struct leg *leg, enum leg_event ev,
 			  const struct leg_evinfo *info, void *arg)
 {
 	struct bridge *br = arg;
+
+	if (ev == LEG_EV_MODIFIED && br->answerh) {
+		br->answerh(br, leg, info->sdp, br->arg);
+		return;
+	}
 
 	if (ev != LEG_EV_CLOSED)
 		return;
@@ -85,13 +93,15 @@ static int offer_handler(struct leg *leg, const struct mbuf *offer,
  * @param b      The other leg
  * @param offerh Sends an offer from one leg on to the other (NULL: as
  *               it is)
+ * @param answerh Told of the answer to an offer sent on (may be NULL)
  * @param endh   Called when either leg ends (the other is hung up)
  * @param arg    Handler argument
  *
  * @return 0 if success, otherwise errorcode
  */
 int bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
-		 bridge_offer_h *offerh, bridge_end_h *endh, void *arg)
+		 bridge_offer_h *offerh, bridge_answer_h *answerh,
+		 bridge_end_h *endh, void *arg)
 {
 	struct bridge *br;
 
@@ -105,6 +115,7 @@ int bridge_alloc(struct bridge **brp, struct leg *a, struct leg *b,
 	br->a = mem_ref(a);
 	br->b = mem_ref(b);
 	br->offerh = offerh;
+	br->answerh = answerh;
 	br->endh = endh;
 	br->arg = arg;
 

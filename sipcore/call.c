@@ -32,6 +32,9 @@ struct call {
 	struct leg *modify_to;  /**< Leg the pending offer goes to    */
 	struct tmr tmr_relay;   /**< Waiting for the relay            */
 	unsigned relay_waits;   /**< Times waited                     */
+	struct tmr tmr_quality; /**< Next query of the media quality  */
+	struct relay_req *req_query;  /**< That query                 */
+	struct cdr_quality quality[2]; /**< Caller's, callee's so far */
 	bool early;             /**< 183 with SDP went to the caller  */
 	bool relayed;           /**< The relay holds media for it     */
 	struct cdr cdr;         /**< Its record                       */
@@ -40,6 +43,8 @@ struct call {
 enum {
 	RELAY_WAITS   = 30,    /**< Waits for a relay that is starting */
 	RELAY_WAIT_MS = 100,   /**< Each wait                          */
+	QUALITY_FIRST_MS = 1000, /**< Media quality first asked after  */
+	QUALITY_MS    = 5000,  /**< ... then this often                */
 };
 
 static struct {
@@ -57,6 +62,8 @@ static void destructor(void *arg)
 
 	list_unlink(&call->le);
 	tmr_cancel(&call->tmr_relay);
+	tmr_cancel(&call->tmr_quality);
+	mem_deref(call->req_query);
 	mem_deref(call->req_offer);
 	mem_deref(call->req_answer);
 	mem_deref(call->hold);
@@ -85,51 +92,16 @@ static void cdr_write(struct call *call)
 }
 
 
-/* a number of a quality object, whether JSON wrote it as int or not */
-static double quality_num(const struct odict *q, const char *key)
-{
-	const struct odict_entry *e = odict_lookup(q, key);
-
-	if (!e)
-		return 0;
-
-	return e->type == ODICT_DOUBLE ? e->u.dbl :
-		e->type == ODICT_INT ? (double)e->u.integer : 0;
-}
-
-
 /* the relay's last word on a call's legs: their quality, into the CDR */
 static void delete_resp_handler(int err, const struct odict *reply,
 				void *arg)
 {
 	int64_t *cdr_id = arg;
 	struct cdr_quality qv[2];
-	const struct odict_entry *legs;
-	struct le *le;
 
 	memset(qv, 0, sizeof(qv));
-	legs = err ? NULL : odict_get_type(reply, ODICT_ARRAY, "legs");
-
-	for (le = legs ? list_head(&legs->u.odict->lst) : NULL; le;
-	     le = le->next) {
-		const struct odict_entry *leg = le->data, *q;
-		const char *name;
-		int i;
-
-		if (leg->type != ODICT_OBJECT)
-			continue;
-
-		name = odict_string(leg->u.odict, "leg");
-		q = odict_get_type(leg->u.odict, ODICT_OBJECT, "quality");
-		i = !str_cmp(name, "a") ? 0 : !str_cmp(name, "b") ? 1 : -1;
-		if (i < 0 || !q || !quality_num(q->u.odict, "packets"))
-			continue;
-
-		qv[i].set = true;
-		qv[i].mos = quality_num(q->u.odict, "mos");
-		qv[i].loss_pct = quality_num(q->u.odict, "loss_pct");
-		qv[i].jitter_ms = quality_num(q->u.odict, "jitter_ms");
-	}
+	if (!err)
+		quality_from_reply(qv, reply);
 
 	if ((qv[0].set || qv[1].set) &&
 	    store_cdr_quality(engine.store, *cdr_id, &qv[0], &qv[1]))
@@ -137,6 +109,39 @@ static void delete_resp_handler(int err, const struct odict *reply,
 			      (long long)*cdr_id);
 
 	mem_deref(cdr_id);
+}
+
+
+static void quality_tmr_handler(void *arg);
+
+
+/* the relay's view of a call in progress, for the API's call view */
+static void query_resp_handler(int err, const struct odict *reply,
+			       void *arg)
+{
+	struct call *call = arg;
+
+	call->req_query = mem_deref(call->req_query);
+
+	if (!err)
+		quality_from_reply(call->quality, reply);
+
+	tmr_start(&call->tmr_quality, QUALITY_MS, quality_tmr_handler, call);
+}
+
+
+static void quality_tmr_handler(void *arg)
+{
+	struct call *call = arg;
+
+	if (call->req_query)
+		return;
+
+	if (relay_request(call->rc, &call->req_query, query_resp_handler,
+			  call, "\"command\":\"query\",\"call\":\"%s\"",
+			  call->rid))
+		tmr_start(&call->tmr_quality, QUALITY_MS,
+			  quality_tmr_handler, call);
 }
 
 
@@ -314,6 +319,42 @@ static int bridge_offer_handler(struct bridge *br, struct leg *from,
 }
 
 
+static void reanswer_resp_handler(int err, const struct odict *reply,
+				  void *arg)
+{
+	struct call *call = arg;
+	(void)reply;
+
+	call->req_answer = mem_deref(call->req_answer);
+
+	if (err)
+		DEBUG_WARNING("%s: re-INVITE answer not taken by the relay:"
+			      " %m\n", call->cdr.call_id, err);
+}
+
+
+/* the answer to a re-INVITE passed across: the relay learns the party's
+ * (maybe new) address from it; the offerer was answered already */
+static void bridge_answer_handler(struct bridge *br, struct leg *from,
+				  const struct mbuf *answer, void *arg)
+{
+	struct call *call = arg;
+	int err;
+	(void)br;
+
+	if (!call->relayed || !answer)
+		return;
+
+	call->req_answer = mem_deref(call->req_answer);
+
+	err = relay_sdp(&call->req_answer, call, "answer", from, answer,
+			reanswer_resp_handler);
+	if (err)
+		DEBUG_WARNING("%s: re-INVITE answer not sent to the relay:"
+			      " %m\n", call->cdr.call_id, err);
+}
+
+
 static void answered_resp_handler(int err, const struct odict *reply,
 				  void *arg)
 {
@@ -334,7 +375,8 @@ static void answered_resp_handler(int err, const struct odict *reply,
 				 call->cdr.call_id);
 	if (!err)
 		err = bridge_alloc(&call->br, call->in, call->out,
-				   bridge_offer_handler, bridge_end_handler,
+				   bridge_offer_handler,
+				   bridge_answer_handler, bridge_end_handler,
 				   call);
 	mem_deref(sdp);
 
@@ -349,6 +391,10 @@ static void answered_resp_handler(int err, const struct odict *reply,
 	str_ncpy(call->cdr.disposition, "ANSWERED",
 		 sizeof(call->cdr.disposition));
 	cdr_write(call);
+
+	if (call->relayed)
+		tmr_start(&call->tmr_quality, QUALITY_FIRST_MS,
+			  quality_tmr_handler, call);
 }
 
 
@@ -533,6 +579,7 @@ static void incoming_handler(struct leg *leg, void *arg)
 
 	call->in = leg;
 	tmr_init(&call->tmr_relay);
+	tmr_init(&call->tmr_quality);
 	list_append(&engine.calll, &call->le, call);
 	leg_set_handlers(leg, in_event_handler, NULL, call);
 
@@ -686,7 +733,8 @@ int callengine_calls_json(struct re_printf *pf)
 		err |= re_hprintf(pf, "%s{\"id\":\"%H\",\"caller\":\"%H\","
 				  "\"callee\":\"%H\",\"state\":\"%s\","
 				  "\"start_ms\":%lld,\"answer_ms\":%lld,"
-				  "\"hold\":%s%s%s}",
+				  "\"hold\":%s%s%s,"
+				  "\"quality\":{\"caller\":%H,\"callee\":%H}}",
 				  le == list_head(&engine.calll) ? "" : ",",
 				  utf8_encode, call->cdr.call_id,
 				  utf8_encode, call->cdr.caller,
@@ -695,7 +743,9 @@ int callengine_calls_json(struct re_printf *pf)
 				  (long long)call->cdr.start_ms,
 				  (long long)call->cdr.answer_ms,
 				  holder ? "\"" : "", holder ? holder : "null",
-				  holder ? "\"" : "");
+				  holder ? "\"" : "",
+				  quality_print, &call->quality[0],
+				  quality_print, &call->quality[1]);
 	}
 
 	return err | re_hprintf(pf, "]");

@@ -34,6 +34,7 @@ struct leg {
 	char *dialled;                /**< What was dialled            */
 	char *peer;                   /**< Far-end URI                 */
 	char *callid;                 /**< Call-ID of the dialog       */
+	bool modifying;               /**< Our re-INVITE awaits answer */
 	leg_event_h *eventh;          /**< Owner's event handler       */
 	leg_offer_h *offerh;          /**< Owner's offer handler       */
 	void *arg;                    /**< Owner's argument            */
@@ -148,6 +149,13 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 	struct leg *leg = arg;
 
 	sdp_keep(leg, msg);
+
+	/* the answer to a re-INVITE of ours: the owner passes it on (the
+	 * first answer comes with LEG_EV_ANSWERED) */
+	if (leg->modifying && mbuf_get_left(msg->mb)) {
+		leg->modifying = false;
+		event(leg, LEG_EV_MODIFIED, msg->scode, "OK", leg->rsdp);
+	}
 
 	return 0;
 }
@@ -435,8 +443,10 @@ int leg_modify(struct leg *leg, const struct mbuf *sdp)
 		return ENOMEM;
 
 	err = sipsess_modify(leg->sess, mb);
-	if (!err)
+	if (!err) {
 		sdp_sent(leg, mb);
+		leg->modifying = true;
+	}
 	mem_deref(mb);
 
 	return err;

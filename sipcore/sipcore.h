@@ -215,6 +215,8 @@ int  store_contact_del_aor(struct store *st, const char *aor);
 int  store_contact_list(struct store *st, store_contact_h *h, void *arg);
 int  store_cdr_add(struct store *st, struct cdr *cdr);
 int  store_cdr_update(struct store *st, const struct cdr *cdr);
+void quality_from_reply(struct cdr_quality qv[2], const struct odict *reply);
+int  quality_print(struct re_printf *pf, const struct cdr_quality *q);
 int  store_cdr_quality(struct store *st, int64_t id,
 		       const struct cdr_quality *caller,
 		       const struct cdr_quality *callee);

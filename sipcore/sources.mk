@@ -30,6 +30,7 @@ libsipcore_a_SOURCES = \
 	sipcore/hold.c \
 	sipcore/call.c \
 	sipcore/cdr.c \
+	sipcore/quality.c \
 	sipcore/relay.c \
 	sipcore/relay_conn.c \
 	sipcore/relay_spawn.c \

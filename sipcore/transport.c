@@ -5,6 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <dirent.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <re.h>
 #include <openssl/evp.h>
@@ -17,7 +20,10 @@
 #include <re_dbg.h>
 
 
-enum { CERT_DAYS = 3650 };
+enum {
+	CERT_DAYS  = 3650,
+	UDP_RCVBUF = 4 << 20,   /**< Bytes, as Kamailio's maxbuffer */
+};
 
 
 static int cert_write(const char *path, EVP_PKEY *key, X509 *crt)
@@ -150,6 +156,52 @@ static int listen_all(struct sip *sip, enum sip_transp tp,
 }
 
 
+/* Bursts of requests (phones re-registering after an outage, a call
+ * storm) must wait in the kernel, not be dropped: the default UDP
+ * receive buffer (208 KiB) holds some 300 REGISTERs, a few tens of
+ * milliseconds of them. libre does not expose its SIP sockets, so ours
+ * are found among the process's descriptors by their bound address. The
+ * kernel caps the size at net.core.rmem_max. */
+static void udp_buffers_raise(const struct sb_conf *cfg)
+{
+	const int size = UDP_RCVBUF;
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir("/proc/self/fd");
+	if (!dir)
+		return;
+
+	while ((de = readdir(dir)) != NULL) {
+		int fd = atoi(de->d_name), type = 0;
+		socklen_t len = sizeof(type);
+		struct sa local;
+		size_t i;
+
+		if (fd <= 2 || fd == dirfd(dir) ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
+		    type != SOCK_DGRAM)
+			continue;
+
+		sa_init(&local, AF_UNSPEC);
+		if (getsockname(fd, &local.u.sa, &local.len))
+			continue;
+
+		for (i = 0; i < cfg->sip_udp.addrc; i++) {
+			if (!sa_cmp(&local, &cfg->sip_udp.addrv[i], SA_ALL))
+				continue;
+
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+				       sizeof(size)))
+				DEBUG_NOTICE("%J: receive buffer: %m\n",
+					     &local, errno);
+		}
+	}
+
+	closedir(dir);
+}
+
+
 /**
  * Open every configured SIP listener
  *
@@ -170,6 +222,8 @@ int transport_init(struct sip *sip, const struct sb_conf *cfg)
 	err = tcp_guard_init(cfg);
 	if (!err)
 		err = listen_all(sip, SIP_TRANSP_UDP, &cfg->sip_udp, NULL);
+	if (!err)
+		udp_buffers_raise(cfg);
 	if (!err)
 		err = listen_all(sip, SIP_TRANSP_TCP, &cfg->sip_tcp, NULL);
 	if (err || !cfg->sip_tls.addrc)

@@ -411,7 +411,9 @@ class Test:
         a.dial("sip:%s@%s" % (callee, DOMAIN))
         ea = a.wait_event("CALL_ESTABLISHED", 8, fail_on="CALL_CLOSED")
         eb = b.wait_event("CALL_ESTABLISHED", 5, fail_on="CALL_CLOSED")
-        time.sleep(seconds)
+        t_est = time.monotonic()
+        live = self.live_quality(caller, callee, min(seconds, 3.0))
+        time.sleep(max(0.0, seconds - (time.monotonic() - t_est)))
         for p in (a, b):
             if "(1)" not in p.listcalls():
                 raise AssertionError("%s: call gone after %.1f s: %r"
@@ -427,7 +429,35 @@ class Test:
         res_a = audio_check(ra[0], callee, caller, min_tone_s)
         res_b = audio_check(rb[0], caller, callee, min_tone_s)
         return {"ea": ea, "eb": eb, "ca": ca, "cb": cb, "res_a": res_a,
-                "res_b": res_b}
+                "res_b": res_b, "live": live}
+
+    def live_quality(self, caller, callee, within):
+        """GET /api/calls during the call: the relay's measure of both
+        parties is there (the core asks for it a second after the
+        answer, then every 5 s)."""
+        deadline = time.monotonic() + within
+        seen = None
+        while True:
+            code, body = self.sb.api("GET", "/api/calls")
+            if code != 200:
+                raise AssertionError("GET /api/calls: HTTP %d %r"
+                                     % (code, body))
+            calls = [c for c in body.get("calls", [])
+                     if caller in str(c.get("caller"))
+                     and callee in str(c.get("callee"))]
+            if calls:
+                seen = calls[0].get("quality")
+                q = seen or {}
+                if all(isinstance(q.get(k), dict) and
+                       q[k].get("mos", 0) >= 4.0 for k in ("caller",
+                                                           "callee")):
+                    return "live MOS %.2f/%.2f" % (q["caller"]["mos"],
+                                                   q["callee"]["mos"])
+            if time.monotonic() > deadline:
+                raise AssertionError("GET /api/calls during the call: no "
+                                     "quality of both parties with MOS >= "
+                                     "4 after %.1f s: %r" % (within, seen))
+            time.sleep(0.2)
 
     def cdr_for(self, call_ids, caller, callee, timeout=3):
         deadline = time.monotonic() + timeout
@@ -486,10 +516,11 @@ class Test:
     def call_step(self, caller, callee, hangup_by, seconds=4.0,
                   check_cdr=True):
         r = self.baresip_call(caller, callee, hangup_by, seconds, 2.5)
-        out = ("%s hung up; closed: %s %r, %s %r; %s heard %s; %s heard %s"
+        out = ("%s hung up; closed: %s %r, %s %r; %s heard %s; %s heard "
+               "%s; %s"
                % (hangup_by, caller, r["ca"].get("param"), callee,
                   r["cb"].get("param"), caller, numbers(r["res_a"]), callee,
-                  numbers(r["res_b"])))
+                  numbers(r["res_b"]), r["live"]))
         if check_cdr:
             ids = {r["ea"].get("id"), r["eb"].get("id")} - {None}
             c, how = self.cdr_for(ids, caller, callee)
