@@ -14,6 +14,7 @@
 struct call {
 	struct le le;                  /**< In its connection's hash   */
 	struct list legl;              /**< Its legs                   */
+	struct list mixl;              /**< Its mixers (mixer.c)       */
 	struct conn *conn;             /**< Connection that made it    */
 	struct worker *worker;         /**< Packet thread of its legs  */
 	char name[CALL_NAME_MAX + 1];  /**< Name chosen by the core    */
@@ -28,6 +29,9 @@ static void destructor(void *arg)
 	struct le *le;
 
 	hash_unlink(&call->le);
+
+	/* mixers first: their members are legs of the call */
+	list_flush(&call->mixl);
 
 	while ((le = list_head(&call->legl)))
 		leg_release(le->data);
@@ -239,6 +243,13 @@ const char *call_name(const struct call *call)
 struct conn *call_conn(const struct call *call)
 {
 	return call ? call->conn : NULL;
+}
+
+
+/** @return The call's mixers (mixer.c keeps them) */
+struct list *call_mixers(struct call *call)
+{
+	return call ? &call->mixl : NULL;
 }
 
 

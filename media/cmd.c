@@ -45,7 +45,11 @@ typedef int (cmd_h)(struct req *rq);
 	X(TONE,   "tone",   cmd_tone,   true)			\
 	X(STOP,   "stop",   cmd_stop,   true)			\
 	X(RECORD, "record", cmd_record, true)			\
-	X(RECORD_STOP, "record_stop", cmd_record_stop, true)
+	X(RECORD_STOP, "record_stop", cmd_record_stop, true)	\
+	X(MIX,    "mix",    cmd_mix,    true)			\
+	X(UNMIX,  "unmix",  cmd_unmix,  true)			\
+	X(JOIN,   "join",   cmd_join,   true)			\
+	X(LEAVE,  "leave",  cmd_leave,  true)
 
 #define CMD_ENUM(e, name, h, hello)   CMD_##e,
 #define CMD_DECL(e, name, h, hello)   static cmd_h h;
@@ -342,6 +346,10 @@ static int cmd_answer(struct req *rq)
 	leg_set_remote(a, &m.source, &m.st);
 	leg_bridge(a, b);
 
+	/* a leg in a mixer stays there, in the codec chosen now */
+	(void)mixer_update(a);
+	(void)mixer_update(b);
+
 	return 0;
 }
 
@@ -363,21 +371,31 @@ static int call_get(struct req *rq, struct call **callp)
 }
 
 
-/* a recording of a leg of a call being deleted ends: the core is told
- * before the reply, with the file's duration */
-static bool rec_end(struct leg *leg, void *arg)
+/* a recording of a leg (leg) or a mixer (m) that ends with it: the
+ * core is told before the reply, with the file's duration */
+static void rec_end(struct leg *leg, struct mixer *m)
 {
-	struct rec *r = leg_rec_take(leg);
+	struct rec *r = m ? mixer_rec_take(m) : leg_rec_take(leg);
 	uint64_t ms = 0;
 	int err;
-	(void)arg;
 
 	if (!r)
-		return false;
+		return;
 
 	err = rec_close(r, &ms);
-	event_recorded(leg, rec_file(r), ms, err);
+	if (m)
+		event_mixer_recorded(m, rec_file(r), ms, err);
+	else
+		event_recorded(leg, rec_file(r), ms, err);
 	mem_deref(r);
+}
+
+
+static bool leg_rec_end(struct leg *leg, void *arg)
+{
+	(void)arg;
+
+	rec_end(leg, NULL);
 
 	return false;
 }
@@ -386,13 +404,16 @@ static bool rec_end(struct leg *leg, void *arg)
 static int cmd_delete(struct req *rq)
 {
 	struct call *call;
+	struct le *le;
 	int err;
 
 	err = call_get(rq, &call);
 	if (err)
 		return err;
 
-	(void)call_leg_apply(call, rec_end, NULL);
+	(void)call_leg_apply(call, leg_rec_end, NULL);
+	for (le = list_head(call_mixers(call)); le; le = le->next)
+		rec_end(NULL, le->data);
 
 	/* the last word on each leg: its counters and quality */
 	err = call_encode_legs(rq->reply, call);
@@ -408,10 +429,9 @@ static int cmd_query(struct req *rq)
 	int err;
 
 	err = call_get(rq, &call);
-	if (err)
-		return err;
+	err = err ? err : call_encode_legs(rq->reply, call);
 
-	return call_encode_legs(rq->reply, call);
+	return err ? err : mixers_encode(rq->reply, call);
 }
 
 
@@ -461,6 +481,68 @@ static int leg_get(struct req *rq, struct leg **legp)
 			    call_name(call));
 
 	return 0;
+}
+
+
+/* the mixer "mixer" of a call */
+static int mixer_get(struct req *rq, struct call *call, struct mixer **mp)
+{
+	const char *name;
+	int err;
+
+	err = get_str(rq, "mixer", LEG_NAME_MAX, &name);
+	if (err)
+		return err;
+
+	*mp = mixer_find(call, name);
+	if (!*mp)
+		return fail(rq, ENOENT, "no mixer '%s' in call '%s'", name,
+			    call_name(call));
+
+	return 0;
+}
+
+
+/** What play, tone, stop, record and record_stop act on */
+struct target {
+	struct leg *leg;          /**< The leg "leg", or NULL         */
+	struct mixer *mixer;      /**< ... the mixer "mixer"          */
+};
+
+
+/* the call's leg or mixer the request names (one of them) */
+static int target_get(struct req *rq, struct target *t)
+{
+	struct call *call;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+
+	if (!odict_lookup(rq->msg, "mixer"))
+		return leg_get(rq, &t->leg);
+
+	err = call_get(rq, &call);
+	if (err)
+		return err;
+
+	if (odict_lookup(rq->msg, "leg"))
+		return fail(rq, EINVAL, "bad 'mixer': with 'leg' (name"
+			    " one of them)");
+
+	return mixer_get(rq, call, &t->mixer);
+}
+
+
+/* "leg 'a'" or "mixer 'm'" in a message */
+static const char *target_kind(const struct target *t)
+{
+	return t->mixer ? "mixer" : "leg";
+}
+
+
+static const char *target_name(const struct target *t)
+{
+	return t->mixer ? mixer_name(t->mixer) : t->leg->name;
 }
 
 
@@ -577,27 +659,41 @@ static int file_fail(struct req *rq, int err, const char *file)
 }
 
 
+/* a made player on what it was made for */
+static void target_play(const struct target *t, struct play *p)
+{
+	if (t->mixer)
+		mixer_play(t->mixer, p);
+	else
+		leg_play(t->leg, p);
+}
+
+
 static int cmd_play(struct req *rq)
 {
 	struct play *p = NULL;
 	struct legcodec lc;
+	struct target t;
 	const char *file;
-	struct leg *leg;
 	bool loop = false;
 	int err;
 
-	err = leg_get(rq, &leg);
+	err = target_get(rq, &t);
 	err = err ? err : file_get(rq, &file);
 	err = err ? err : bool_get(rq, "loop", &loop);
-	err = err ? err : codec_get(rq, leg, &lc);
+	if (!err && t.leg)
+		err = codec_get(rq, t.leg, &lc);
 	if (err)
 		return err;
 
-	err = play_file(&p, &lc, file, loop);
+	if (t.mixer)
+		err = play_file_pcm(&p, mixer_srate(t.mixer), file, loop);
+	else
+		err = play_file(&p, &lc, file, loop);
 	if (err)
 		return file_fail(rq, err, file);
 
-	leg_play(leg, p);
+	target_play(&t, p);
 	mem_deref(p);
 
 	return 0;
@@ -610,10 +706,10 @@ static int cmd_tone(struct req *rq)
 	enum tone_kind kind;
 	struct play *p = NULL;
 	struct legcodec lc;
-	struct leg *leg;
+	struct target t;
 	int err;
 
-	err = leg_get(rq, &leg);
+	err = target_get(rq, &t);
 	err = err ? err : get_str(rq, "tone", 32, &name);
 	if (!err && odict_lookup(rq->msg, "set"))
 		err = get_str(rq, "set", 8, &set);
@@ -624,17 +720,19 @@ static int cmd_tone(struct req *rq)
 		return fail(rq, EINVAL, "bad 'tone': ringback, busy,"
 			    " congestion, beep, callwaiting or sine");
 
-	err = codec_get(rq, leg, &lc);
-	if (err)
-		return err;
-
-	err = play_tone(&p, &lc, set, kind);
+	if (t.leg) {
+		err = codec_get(rq, t.leg, &lc);
+		err = err ? err : play_tone(&p, &lc, set, kind);
+	}
+	else {
+		err = play_tone_pcm(&p, mixer_srate(t.mixer), set, kind);
+	}
 	if (err == ENOENT)
 		return fail(rq, EINVAL, "bad 'set': us or eu");
 	if (err)
-		return fail(rq, err, "%m", err);
+		return rq->error[0] ? err : fail(rq, err, "%m", err);
 
-	leg_play(leg, p);
+	target_play(&t, p);
 	mem_deref(p);
 
 	return 0;
@@ -643,40 +741,49 @@ static int cmd_tone(struct req *rq)
 
 static int cmd_stop(struct req *rq)
 {
-	struct leg *leg;
+	struct target t;
+	bool stopped;
 	int err;
 
-	err = leg_get(rq, &leg);
+	err = target_get(rq, &t);
 	if (err)
 		return err;
 
-	return odict_entry_add(rq->reply, "stopped", ODICT_BOOL,
-			       leg_play_stop(leg));
+	stopped = t.mixer ? mixer_play_stop(t.mixer) : leg_play_stop(t.leg);
+
+	return odict_entry_add(rq->reply, "stopped", ODICT_BOOL, stopped);
 }
 
 
 static int cmd_record(struct req *rq)
 {
+	const struct rec *cur;
 	struct rec *r = NULL;
 	struct legcodec lc;
+	struct target t;
 	const char *file;
-	struct leg *leg;
 	int err;
 
-	err = leg_get(rq, &leg);
+	err = target_get(rq, &t);
 	err = err ? err : file_get(rq, &file);
 	if (err)
 		return err;
 
-	if (leg->rec)
-		return fail(rq, EEXIST, "leg '%s' is recording to '%s'",
-			    leg->name, rec_file(leg->rec));
+	cur = t.mixer ? mixer_recording(t.mixer) : t.leg->rec;
+	if (cur)
+		return fail(rq, EEXIST, "%s '%s' is recording to '%s'",
+			    target_kind(&t), target_name(&t), rec_file(cur));
 
-	err = codec_get(rq, leg, &lc);
-	if (err)
-		return err;
+	if (t.leg) {
+		err = codec_get(rq, t.leg, &lc);
+		if (err)
+			return err;
+		err = rec_alloc(&r, &lc, file);
+	}
+	else {
+		err = rec_pcm_alloc(&r, mixer_srate(t.mixer), file);
+	}
 
-	err = rec_alloc(&r, &lc, file);
 	if (err == ENOMEM)
 		return fail(rq, err, "%m", err);
 	if (err == ENOENT || err == ENOTDIR)
@@ -685,7 +792,10 @@ static int cmd_record(struct req *rq)
 		return fail(rq, EINVAL, "bad 'file': cannot make '%s': %m",
 			    file, err);
 
-	leg_rec(leg, r);
+	if (t.mixer)
+		mixer_rec(t.mixer, r);
+	else
+		leg_rec(t.leg, r);
 	mem_deref(r);
 
 	return 0;
@@ -694,19 +804,19 @@ static int cmd_record(struct req *rq)
 
 static int cmd_record_stop(struct req *rq)
 {
-	struct leg *leg;
+	struct target t;
 	struct rec *r;
 	uint64_t ms = 0;
 	int err;
 
-	err = leg_get(rq, &leg);
+	err = target_get(rq, &t);
 	if (err)
 		return err;
 
-	r = leg_rec_take(leg);
+	r = t.mixer ? mixer_rec_take(t.mixer) : leg_rec_take(t.leg);
 	if (!r)
-		return fail(rq, ENOENT, "leg '%s' is not recording",
-			    leg->name);
+		return fail(rq, ENOENT, "%s '%s' is not recording",
+			    target_kind(&t), target_name(&t));
 
 	err = rec_close(r, &ms);
 	if (err) {
@@ -724,6 +834,111 @@ static int cmd_record_stop(struct req *rq)
 	mem_deref(r);
 
 	return err;
+}
+
+
+static int cmd_mix(struct req *rq)
+{
+	const struct odict_entry *e;
+	struct mixer *m = NULL;
+	struct call *call;
+	const char *name;
+	uint32_t rate = 8000;
+	int err;
+
+	err = call_get(rq, &call);
+	err = err ? err : get_str(rq, "mixer", LEG_NAME_MAX, &name);
+	if (err)
+		return err;
+
+	e = odict_lookup(rq->msg, "rate");
+	if (e && (e->type != ODICT_INT ||
+		  (e->u.integer != 8000 && e->u.integer != 16000)))
+		return fail(rq, EINVAL, "bad 'rate': 8000 or 16000");
+	if (e)
+		rate = (uint32_t)e->u.integer;
+
+	err = mixer_alloc(&m, call, name, rate);
+	if (err == EEXIST)
+		return fail(rq, err, "mixer '%s' exists in call '%s'", name,
+			    call_name(call));
+
+	return err ? fail(rq, err, "%m", err) : 0;
+}
+
+
+static int cmd_unmix(struct req *rq)
+{
+	struct mixer *m;
+	struct call *call;
+	int err;
+
+	err = call_get(rq, &call);
+	err = err ? err : mixer_get(rq, call, &m);
+	if (err)
+		return err;
+
+	/* its recording ends, then its legs leave it */
+	rec_end(NULL, m);
+	mem_deref(m);
+
+	return 0;
+}
+
+
+static int cmd_join(struct req *rq)
+{
+	enum mixer_mode mode = MIXER_BOTH;
+	const char *mode_name = NULL;
+	struct legcodec lc;
+	struct mixer *m;
+	struct leg *leg;
+	int err;
+
+	err = leg_get(rq, &leg);
+	err = err ? err : mixer_get(rq, leg->call, &m);
+	if (!err && odict_lookup(rq->msg, "mode"))
+		err = get_str(rq, "mode", 16, &mode_name);
+	if (err)
+		return err;
+
+	if (mode_name && mixer_mode_find(&mode, mode_name))
+		return fail(rq, EINVAL, "bad 'mode': both, listen or speak");
+
+	if (leg_mixer(leg))
+		return fail(rq, EEXIST, "leg '%s' is in mixer '%s'",
+			    leg->name, mixer_name(leg_mixer(leg)));
+
+	err = codec_get(rq, leg, &lc);
+	if (err)
+		return err;
+
+	err = mixer_join(m, leg, mode);
+	if (err == ENOSPC)
+		return fail(rq, ENOMEM, "mixer '%s' is full", mixer_name(m));
+
+	return err ? fail(rq, err, "%m", err) : 0;
+}
+
+
+static int cmd_leave(struct req *rq)
+{
+	struct mixer *m;
+	struct leg *leg;
+	int err;
+
+	err = leg_get(rq, &leg);
+	if (err)
+		return err;
+
+	m = leg_mixer(leg);
+	if (!m)
+		return fail(rq, ENOENT, "leg '%s' is in no mixer", leg->name);
+
+	(void)mixer_leave(leg);
+
+	return odict_entry_add(rq->reply, "mixer", ODICT_STRING,
+			       mixer_name(m));
 }
 
 

@@ -61,6 +61,8 @@ static const struct opt optv[] = {
 	 "DIR", "play and record files under DIR only (/)"},
 	{'d', "log-level", OPT_U32, O(log_level), 0, 7, "LEVEL",
 	 "log level, 3 errors .. 7 debug (6)"},
+	{'R', "rtcp-interval", OPT_U32, O(rtcp_interval), 100, 60000, "MS",
+	 "RTCP of transcoded legs every MS (5000; less for tests)"},
 	{'h', "help", OPT_HELP, 0, 0, 0, NULL, "this help"},
 };
 
@@ -87,6 +89,7 @@ void conf_defaults(struct relay_conf *cfg)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg->threads = ncpu < 1 ? 1 : ncpu > 256 ? 256 : (uint32_t)ncpu;
 	cfg->log_level = DBG_INFO;
+	cfg->rtcp_interval = 5000;
 }
 
 
@@ -258,7 +261,7 @@ int conf_usage(struct re_printf *pf, void *unused)
 	for (i = 0; i < ARRAY_SIZE(optv); i++) {
 		const struct opt *o = &optv[i];
 
-		err |= re_hprintf(pf, "  -%c, --%-12s %-10s %s\n", o->letter,
+		err |= re_hprintf(pf, "  -%c, --%-13s %-9s %s\n", o->letter,
 				  o->name, o->arg ? o->arg : "", o->help);
 	}
 

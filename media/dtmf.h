@@ -6,7 +6,8 @@
  * are plain structs that the caller embeds (all zeros is a receiver
  * that has seen nothing); the in-band ones hold SpanDSP state and are
  * made on the control thread (dtmf_inband_*_alloc). In-band audio is
- * 8 kHz linear, both ways: callers resample first.
+ * 8 kHz linear, both ways: callers resample first; only a steady key
+ * tone (dtmf_tone, an embedded struct) is made at any rate.
  */
 #ifndef MEDIA_DTMF_H
 #define MEDIA_DTMF_H
@@ -16,6 +17,9 @@ enum {
 	DTMF_QUEUE_MAX    = 16,   /**< Digits an event sender holds   */
 	DTMF_DURATION_MS  = 100,  /**< Default event length           */
 	DTMF_PTIME_MS     = 20,   /**< Default packet interval        */
+	DTMF_UPDATE_MS    = 50,   /**< Interval of the updates of an
+				       event the relay makes (4733 2.5.1.2) */
+	DTMF_TONE_MIN_MS  = 40,   /**< Shortest key tone (Q.24)       */
 };
 
 int  dtmf_event_code(char digit);
@@ -81,6 +85,16 @@ typedef void (dtmf_digit_h)(char digit, void *arg);
 struct dtmf_inband_rx;
 struct dtmf_inband_tx;
 
+/** One key's two tones, steady, at any rate (embedded; for as long as
+ *  the caller asks) */
+struct dtmf_tone {
+	int32_t step_lo;          /**< Phase step of the row tone     */
+	int32_t step_hi;          /**< ... of the column tone         */
+	uint32_t phase_lo;        /**< Phase of the row tone          */
+	uint32_t phase_hi;        /**< ... of the column tone         */
+	int16_t scale;            /**< Amplitude of each              */
+};
+
 int    dtmf_inband_rx_alloc(struct dtmf_inband_rx **rxp,
 			    dtmf_digit_h *digith, void *arg);
 void   dtmf_inband_rx(struct dtmf_inband_rx *rx, const int16_t *pcm,
@@ -89,5 +103,7 @@ int    dtmf_inband_tx_alloc(struct dtmf_inband_tx **txp, uint32_t on_ms,
 			    uint32_t off_ms);
 int    dtmf_inband_tx_put(struct dtmf_inband_tx *tx, char digit);
 size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n);
+int    dtmf_tone_start(struct dtmf_tone *t, char digit, uint32_t srate);
+void   dtmf_tone_fill(struct dtmf_tone *t, int16_t *pcm, size_t n);
 
 #endif

@@ -7,7 +7,10 @@
  * only after the pair has stopped (its own debouncing, Q.24 timing);
  * it has good talk-off but no DC tolerance, which decoded audio never
  * has. The generator plays queued digits with fixed on and off times
- * at SpanDSP's default level (-10 dBm0 low tone).
+ * at SpanDSP's default level (-10 dBm0 low tone). A key tone
+ * (dtmf_tone) is one key held for as long as the caller asks, at any
+ * rate, for a key whose length is only known when it ends (an RFC 4733
+ * event played in-band): SpanDSP's DDS, at the generator's level.
  *
  * Link order matters: librem exports goertzel_init, goertzel_reset and
  * goertzel_result too, with other arguments and state. Where librem
@@ -17,6 +20,7 @@
  * has come back through one.
  */
 #include <limits.h>
+#include <string.h>
 #include <re.h>
 #include <spandsp.h>
 #include "dtmf.h"
@@ -32,7 +36,16 @@ enum {
 	TIME_MAX = 1000,          /**< Longest tone or gap, ms        */
 	PROBE_N  = 1200,          /**< Link check: 100 ms of '5' and
 				       50 ms of silence               */
+	TONE_DBM0 = -10,          /**< Key tone level, each frequency
+				       (SpanDSP's generator's default) */
+	SRATE_MIN = 8000,         /**< Key tone rates                 */
+	SRATE_MAX = 48000,
 };
+
+/* the keypad, row by row, and the frequencies of its rows and columns */
+static const char keypad[16] = "123A456B789C*0#D";
+static const uint16_t row_hz[4] = {697, 770, 852, 941};
+static const uint16_t col_hz[4] = {1209, 1336, 1477, 1633};
 
 /** In-band detector */
 struct dtmf_inband_rx {
@@ -267,4 +280,66 @@ size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n)
 	len = dtmf_tx(tx->dsp, pcm, (int)min(n, (size_t)INT_MAX));
 
 	return len > 0 ? (size_t)len : 0;
+}
+
+
+/* phase step of SpanDSP's DDS for hz at srate (2^32 is a whole turn) */
+static int32_t phase_step(uint16_t hz, uint32_t srate)
+{
+	return (int32_t)(((uint64_t)hz << 32) / srate);
+}
+
+
+/**
+ * Start a key tone (any thread; no allocation)
+ *
+ * @param t     Tone
+ * @param digit '0'-'9', '*', '#', 'A'-'D' or 'a'-'d'
+ * @param srate Sample rate (8000 - 48000)
+ *
+ * @return 0 if success, EINVAL if it is no key or no rate of ours
+ */
+int dtmf_tone_start(struct dtmf_tone *t, char digit, uint32_t srate)
+{
+	int code = dtmf_event_code(digit);
+	const char *k;
+
+	if (!t || code < 0 || srate < SRATE_MIN || srate > SRATE_MAX)
+		return EINVAL;
+
+	k = memchr(keypad, dtmf_event_digit((uint8_t)code), sizeof(keypad));
+	if (!k)
+		return EINVAL;
+
+	t->step_lo = phase_step(row_hz[(k - keypad) / 4], srate);
+	t->step_hi = phase_step(col_hz[(k - keypad) % 4], srate);
+	t->phase_lo = 0;
+	t->phase_hi = 0;
+	t->scale = dds_scaling_dbm0(TONE_DBM0);
+
+	return 0;
+}
+
+
+/**
+ * Play a key tone on (packet thread): continues where the last call
+ * left it
+ *
+ * @param t   Tone, started
+ * @param pcm Returned samples, at the tone's rate
+ * @param n   Number of them
+ */
+void dtmf_tone_fill(struct dtmf_tone *t, int16_t *pcm, size_t n)
+{
+	size_t i;
+
+	if (!t || !pcm)
+		return;
+
+	for (i = 0; i < n; i++) {
+		pcm[i] = (int16_t)(dds_mod(&t->phase_lo, t->step_lo,
+					   t->scale, 0) +
+				   dds_mod(&t->phase_hi, t->step_hi,
+					   t->scale, 0));
+	}
 }

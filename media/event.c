@@ -1,6 +1,6 @@
 /**
  * @file event.c  Unsolicited messages to the core: hello, timeout, dtmf,
- *                played, recorded
+ *                played, recorded (of a leg, or of a mixer)
  */
 #include <re.h>
 #include "relay.h"
@@ -39,20 +39,20 @@ int event_hello(struct conn *conn)
 }
 
 
-/* an event about a leg, to the connection that made its call: the
- * members every such event has, then add() puts in its own */
-static int leg_event(const struct leg *leg, const char *name,
-		     int (*add)(struct odict *o, const void *arg),
-		     const void *arg)
+typedef int (event_add_h)(struct odict *o, const void *arg);
+
+/* an event about a leg or a mixer of a call, to the connection that
+ * made the call: the members every such event has ("call", then kind,
+ * "leg" or "mixer", naming it), then add() puts in its own */
+static int call_event(const struct call *call, const char *kind,
+		      const char *obj, const char *name, event_add_h *add,
+		      const void *arg)
 {
 	struct conn *conn;
 	struct odict *o;
 	int err;
 
-	if (!leg)
-		return EINVAL;
-
-	conn = call_conn(leg->call);
+	conn = call_conn(call);
 	if (!conn)
 		return ENOTCONN;
 
@@ -61,18 +61,39 @@ static int leg_event(const struct leg *leg, const char *name,
 		return err;
 
 	err  = odict_entry_add(o, "event", ODICT_STRING, name);
-	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(leg->call));
-	err |= odict_entry_add(o, "leg", ODICT_STRING, leg->name);
+	err |= odict_entry_add(o, "call", ODICT_STRING, call_name(call));
+	err |= odict_entry_add(o, kind, ODICT_STRING, obj);
 	err = err ? err : add(o, arg);
 	err = err ? err : ctrl_send(conn, o);
 
 	if (err)
-		DEBUG_WARNING("%s/%s: %s event: %m\n", call_name(leg->call),
-			      leg->name, name, err);
+		DEBUG_WARNING("%s/%s: %s event: %m\n", call_name(call), obj,
+			      name, err);
 
 	mem_deref(o);
 
 	return err;
+}
+
+
+static int leg_event(const struct leg *leg, const char *name,
+		     event_add_h *add, const void *arg)
+{
+	if (!leg)
+		return EINVAL;
+
+	return call_event(leg->call, "leg", leg->name, name, add, arg);
+}
+
+
+static int mixer_event(const struct mixer *m, const char *name,
+		       event_add_h *add, const void *arg)
+{
+	if (!m)
+		return EINVAL;
+
+	return call_event(mixer_call(m), "mixer", mixer_name(m), name, add,
+			  arg);
 }
 
 
@@ -198,4 +219,34 @@ void event_recorded(const struct leg *leg, const char *file, uint64_t ms,
 	const struct rec_info ri = {file, ms, err};
 
 	(void)leg_event(leg, "recorded", recorded_add, &ri);
+}
+
+
+/**
+ * Tell the core that the player of a mixer has ended by itself
+ *
+ * @param m Mixer
+ * @param p The player
+ */
+void event_mixer_played(const struct mixer *m, const struct play *p)
+{
+	(void)mixer_event(m, "played", played_add, p);
+}
+
+
+/**
+ * Tell the core that a recording of a mixer ended without record_stop
+ * (unmix, or its call was deleted)
+ *
+ * @param m    Mixer
+ * @param file The recording's file
+ * @param ms   Its duration
+ * @param err  0 if the file is in place, otherwise why it is not
+ */
+void event_mixer_recorded(const struct mixer *m, const char *file,
+			  uint64_t ms, int err)
+{
+	const struct rec_info ri = {file, ms, err};
+
+	(void)mixer_event(m, "recorded", recorded_add, &ri);
 }

@@ -225,8 +225,10 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 {
 	struct leg *leg = rs->leg, *peer;
 	unsigned i, nacc = 0, ndrop = 0, ntc = 0;
-	uint64_t now_us;
+	uint64_t now_us, now_ntp = 0;
 	uint64_t bytes = 0;
+	struct rtcp_sender sr;
+	bool sr_seen = false;
 	int n;
 
 	for (i = 0; i < BATCH; i++)
@@ -237,6 +239,8 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 		return false;
 
 	now_us = now_micro();
+	if (rs->rtcp)
+		now_ntp = report_ntp();
 
 	pthread_mutex_lock(&leg->mtx);
 
@@ -264,9 +268,20 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 
 		if (!rs->rtcp)
 			rtp_seen(leg, fwd->buf[i], len, now_us);
+		else if (report_rx(leg, fwd->buf[i], len, now_ntp, &sr))
+			sr_seen = true;
+
+		/* in a mixer: RTP goes into the mix, RTCP (read above)
+		 * ends here, nothing goes to the peer */
+		if (leg->member) {
+			if (!rs->rtcp)
+				mixer_rx(leg->member, fwd->buf[i], len);
+			++ntc;
+			continue;
+		}
 
 		/* transcoded: RTP waits in the path (events may cross at
-		 * once), RTCP ends here */
+		 * once), RTCP (read above) ends here */
 		if (leg->path) {
 			uint8_t *out = fwd->te[nacc];
 			size_t olen = TE_MAX;
@@ -307,6 +322,11 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 	    atomic_load_explicit(&peer->playing, memory_order_acquire))
 		peer = NULL;
 
+	/* the peer is in a mixer: its party hears the mix (and its
+	 * reports are on the mix's stream), nothing of ours */
+	if (peer && atomic_load_explicit(&peer->mixed, memory_order_acquire))
+		peer = NULL;
+
 	if (ndrop) {
 		atomic_fetch_add_explicit(&leg->dropped, ndrop,
 					  memory_order_relaxed);
@@ -328,6 +348,10 @@ bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now)
 	if (peer && nacc > ntc)
 		relay(fwd, rs->rtcp ? &peer->rtcp : &peer->rtp, nacc - ntc);
 
+	/* an SR relayed as is: the peer's party's reports quote it */
+	if (peer && nacc > ntc && sr_seen)
+		report_relayed(peer, &sr, now_ntp);
+
 	return true;
 }
 
@@ -339,6 +363,22 @@ static void send_one(struct fwd *fwd, struct rsock *out, uint8_t *pkt,
 	fwd->txiov[0].iov_base = pkt;
 	fwd->txiov[0].iov_len = len;
 	relay(fwd, out, 1);
+}
+
+
+/**
+ * Send one packet from a leg's socket to its party (a packet thread,
+ * the leg's lock not held): what a mixer makes for a member
+ *
+ * @param fwd Buffers of the calling packet thread
+ * @param out The leg's socket
+ * @param pkt Packet
+ * @param len Its length
+ */
+void fwd_send(struct fwd *fwd, struct rsock *out, uint8_t *pkt, size_t len)
+{
+	if (fwd && out && pkt)
+		send_one(fwd, out, pkt, len);
 }
 
 
@@ -365,16 +405,16 @@ static size_t play_out(struct fwd *fwd, struct leg *leg)
 /**
  * Play out one tick of a leg: its player's frame goes to its own party,
  * its transcode path's to the peer (unless the peer's party hears a
- * player: then the path runs without sending)
+ * player or a mixer: then the path runs without sending)
  *
  * @param fwd Buffers of the calling packet thread
  * @param leg Leg (its path and player, if any, are used under its lock)
  */
 void fwd_tick(struct fwd *fwd, struct leg *leg)
 {
-	const uint8_t *pkt = NULL;
+	const uint8_t *pkt = NULL, *ev = NULL;
 	struct leg *peer = NULL;
-	size_t len = 0, own = 0;
+	size_t len = 0, own = 0, elen = 0;
 	bool ended = false;
 
 	pthread_mutex_lock(&leg->mtx);
@@ -385,7 +425,8 @@ void fwd_tick(struct fwd *fwd, struct leg *leg)
 	}
 
 	if (leg->path && leg->peer &&
-	    atomic_load_explicit(&leg->peer->playing, memory_order_acquire)) {
+	    (atomic_load_explicit(&leg->peer->playing, memory_order_acquire) ||
+	     atomic_load_explicit(&leg->peer->mixed, memory_order_acquire))) {
 		path_idle(leg->path);
 	}
 	else if (leg->path && leg->peer) {
@@ -401,6 +442,17 @@ void fwd_tick(struct fwd *fwd, struct leg *leg)
 					      sizeof(fwd->buf[0])))
 				pkt = NULL;
 		}
+
+		/* a digit heard in-band, as an event (after the audio) */
+		ev = path_event(leg->path, &elen);
+		if (ev) {
+			memcpy(fwd->buf[2], ev, elen);
+			if (leg->srtp_out &&
+			    srtp_pair_protect(leg->srtp_out, false,
+					      fwd->buf[2], &elen,
+					      sizeof(fwd->buf[2])))
+				ev = NULL;
+		}
 	}
 
 	pthread_mutex_unlock(&leg->mtx);
@@ -415,4 +467,7 @@ void fwd_tick(struct fwd *fwd, struct leg *leg)
 
 	if (pkt)
 		send_one(fwd, &peer->rtp, fwd->buf[0], len);
+
+	if (ev)
+		send_one(fwd, &peer->rtp, fwd->buf[2], elen);
 }

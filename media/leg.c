@@ -578,15 +578,11 @@ int leg_encode(struct odict *o, const struct leg *leg)
 		err |= odict_entry_add(o, "recording", ODICT_STRING,
 				       rec_file(leg->rec));
 
-	/* what the relay received from the leg's party */
+	/* what the relay received from the party, and what it reported */
 	err |= odict_alloc(&q, 8);
 	if (err)
 		goto out;
-	err  = odict_entry_add(q, "packets", ODICT_INT, (int64_t)sum.packets);
-	err |= odict_entry_add(q, "lost", ODICT_INT, (int64_t)sum.lost);
-	err |= odict_entry_add(q, "loss_pct", ODICT_DOUBLE, sum.loss_pct);
-	err |= odict_entry_add(q, "jitter_ms", ODICT_DOUBLE, sum.jitter_ms);
-	err |= odict_entry_add(q, "mos", ODICT_DOUBLE, sum.mos);
+	err  = rtpstat_encode(q, &sum);
 	err |= odict_entry_add(o, "quality", ODICT_OBJECT, q);
 
  out:

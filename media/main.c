@@ -97,6 +97,8 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 
+	report_interval(cfg.rtcp_interval);
+
 	err = sdes_init();
 	if (!err)
 		err = legs_init();

@@ -11,6 +11,18 @@
  * the relay transcodes between it and the offerer's first decodable
  * codec, and answers the offerer with that codec alone.
  *
+ * Digits: an offerer's telephone-event stays in the answer it gets
+ * whenever the legs transcode: its events cross when the answerer
+ * takes them too at the same clock, else the relay plays them to the
+ * answerer as tones and sends the answerer's in-band keys to it as
+ * events (path.c). A call that could be relayed as is but where only
+ * the offerer uses events is transcoded, codec to itself, for that
+ * translation: relayed, the answerer would never hear the offerer's
+ * keys (nor would the core hear the answerer's: in-band digits are
+ * only found on decoded audio). Decoding and encoding G.711 costs
+ * next to nothing; a jitter buffer's delay is the price. (Only the
+ * offerer can be the one with events: an answer may not add them.)
+ *
  * SRTP (SDES) ends at the relay, leg by leg: a party's keys never go to
  * the other party. Each leg gets the relay's own keys: in an offer, one
  * per suite, as RTP/SAVP (required) or best effort in RTP/AVP
@@ -352,6 +364,22 @@ static const struct legfmt *first_decodable(const struct legneg *neg)
 }
 
 
+/* only the offerer uses telephone-event and the answer's codec is one
+ * it listed and the relay decodes: the offerer's format of it (the legs
+ * transcode it to itself, to translate digits), else NULL */
+static const struct legfmt *te_translated(const struct legneg *on,
+					  const struct legneg *an,
+					  const struct sdpfmt *f)
+{
+	const struct legfmt *lf = neg_find(on->fmtv, on->fmtc, f->pt);
+
+	if (!on->te || an->te || !lf || lf->codec < 0 || lf->dtmf)
+		return NULL;
+
+	return lf;
+}
+
+
 /* the answerer's key answers one of ours, by tag */
 static int keys_answered(struct legneg *an, const struct sdpaudio *au)
 {
@@ -422,7 +450,7 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		     struct sdpedit *e, struct xcode_cfg *xc,
 		     struct mbuf *fmts, struct mbuf *attrs)
 {
-	const struct legfmt *mine, *theirs;
+	const struct legfmt *mine, *theirs, *same;
 	struct legneg *on, *an;
 	const struct sdpfmt *f;
 	unsigned i, n = 0;
@@ -446,8 +474,9 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		return err;
 
 	te_keep(an, au);
+	same = te_translated(on, an, f);
 
-	if (neg_find(on->fmtv, on->fmtc, f->pt)) {
+	if (!same && neg_find(on->fmtv, on->fmtc, f->pt)) {
 		/* both parties take this codec: a player or recorder on
 		 * either leg uses it */
 		xc->codec_relayed = fmt_codec(f);
@@ -464,8 +493,8 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		}
 	}
 	else {
-		theirs = neg_find(an->addv, an->addc, f->pt);
-		mine = first_decodable(on);
+		theirs = same ? same : neg_find(an->addv, an->addc, f->pt);
+		mine = same ? same : first_decodable(on);
 		if (!theirs || !mine)
 			return ENOTSUP;
 
@@ -475,15 +504,20 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		xc->codec_offerer = mine->codec;
 		xc->pt_offerer = mine->pt;
 
+		/* the offerer's kept fmtp is its first codec's */
+		if (same && same != first_decodable(on))
+			fmtp_keep(on, f);
+
 		/* events cross when both sides send them at one clock */
 		xc->te = on->te && an->te && on->te_clock == an->te_clock;
 
+		/* the offerer keeps its events: crossing or translated */
 		err = mbuf_printf(fmts, "%u", mine->pt);
 		err = err ? err : rtpmap_print(attrs, codec_info(mine->codec),
 					       mine->pt);
-		if (!err && xc->te)
+		if (!err && on->te)
 			err = mbuf_printf(fmts, " %u", on->te_pt);
-		if (!err && xc->te)
+		if (!err && on->te)
 			err = mbuf_printf(attrs, "a=rtpmap:%u telephone-event"
 					  "/%u\na=fmtp:%u 0-15\n", on->te_pt,
 					  on->te_clock, on->te_pt);

@@ -20,6 +20,9 @@
  *
  * The ring has one writer (the packet thread: head) and one reader (the
  * control thread: tail), each index written by one side only.
+ *
+ * A mixer's recorder has no codec: its packet thread hands it the
+ * whole mix as PCM each tick (rec_pcm), into the same ring.
  */
 #include <string.h>
 #include <re.h>
@@ -40,12 +43,13 @@ enum {
 				       48 kHz                          */
 };
 
-/** A recording of one leg */
+/** A recording of one leg or mixer */
 struct rec {
 	struct le le;             /**< In recs.l (control thread)     */
 	struct wav_rec *wav;      /**< The file                       */
 	char *file;               /**< Its final name                 */
-	struct codec *dec;        /**< The leg's codec (own instance) */
+	struct codec *dec;        /**< The leg's codec (own instance),
+				       NULL: a mixer's, PCM in        */
 	uint8_t pt;               /**< Its payload type               */
 	uint32_t srate;           /**< Its PCM rate: the file's       */
 	bool started;             /**< A packet was taken (packet thread) */
@@ -108,42 +112,30 @@ static uint32_t rec_rate(enum codec_id id)
 }
 
 
-/**
- * Start recording to a WAV file (control thread)
- *
- * The file is written under a temporary name next to its final one
- * and renamed by rec_close (wav_write.c).
- *
- * @param rp   Returned recorder
- * @param lc   The leg's codec; the file has its PCM rate
- * @param file Final name; its directory must exist
- *
- * @return 0 if success, otherwise the error of wav_rec_alloc (the file
- *         cannot be made)
- */
-int rec_alloc(struct rec **rp, const struct legcodec *lc, const char *file)
+/* a recorder at srate; with the leg's codec lc, or for PCM (NULL) */
+static int rec_make(struct rec **rp, const struct legcodec *lc,
+		    uint32_t srate, const char *file)
 {
 	struct pl fmtp = PL_INIT;
 	struct rec *r;
-	int err;
-
-	if (!rp || !lc || !codec_info(lc->codec) || !str_isset(file))
-		return EINVAL;
+	int err = 0;
 
 	r = mem_zalloc(sizeof(*r), destructor);
 	if (!r)
 		return ENOMEM;
 
-	r->pt = lc->pt;
-	r->srate = rec_rate(lc->codec);
+	r->srate = srate;
 	r->size = r->srate * RING_MS / 1000;
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
 	atomic_init(&r->lost, 0);
 
-	pl_set_str(&fmtp, lc->fmtp);
-	err = codec_alloc(&r->dec, lc->codec, r->srate,
-			  fmtp.l ? &fmtp : NULL);
+	if (lc) {
+		r->pt = lc->pt;
+		pl_set_str(&fmtp, lc->fmtp);
+		err = codec_alloc(&r->dec, lc->codec, r->srate,
+				  fmtp.l ? &fmtp : NULL);
+	}
 	err = err ? err : str_dup(&r->file, file);
 	if (err)
 		goto out;
@@ -169,6 +161,48 @@ int rec_alloc(struct rec **rp, const struct legcodec *lc, const char *file)
 		*rp = r;
 
 	return err;
+}
+
+
+/**
+ * Start recording to a WAV file (control thread)
+ *
+ * The file is written under a temporary name next to its final one
+ * and renamed by rec_close (wav_write.c).
+ *
+ * @param rp   Returned recorder
+ * @param lc   The leg's codec; the file has its PCM rate
+ * @param file Final name; its directory must exist
+ *
+ * @return 0 if success, otherwise the error of wav_rec_alloc (the file
+ *         cannot be made)
+ */
+int rec_alloc(struct rec **rp, const struct legcodec *lc, const char *file)
+{
+	if (!rp || !lc || !codec_info(lc->codec) || !str_isset(file))
+		return EINVAL;
+
+	return rec_make(rp, lc, rec_rate(lc->codec), file);
+}
+
+
+/**
+ * Start recording PCM (a mixer's) to a WAV file (control thread), as
+ * rec_alloc does
+ *
+ * @param rp    Returned recorder
+ * @param srate The PCM's rate, and the file's: 8000, 16000 or 48000
+ * @param file  Final name; its directory must exist
+ *
+ * @return 0 if success, otherwise errorcode, as for rec_alloc
+ */
+int rec_pcm_alloc(struct rec **rp, uint32_t srate, const char *file)
+{
+	if (!rp || (srate != 8000 && srate != 16000 && srate != 48000) ||
+	    !str_isset(file))
+		return EINVAL;
+
+	return rec_make(rp, NULL, srate, file);
 }
 
 
@@ -204,7 +238,7 @@ void rec_rx(struct rec *r, const struct rtp_hdr *h)
 	size_t n = PCM_MAX;
 	int16_t ahead;
 
-	if (!r || !h || h->pt != r->pt)
+	if (!r || !r->dec || !h || h->pt != r->pt)
 		return;
 
 	ahead = (int16_t)(uint16_t)(h->seq - r->seq_next);
@@ -230,6 +264,22 @@ void rec_rx(struct rec *r, const struct rtp_hdr *h)
 	r->started = true;
 	r->seq_next = (uint16_t)(h->seq + 1);
 	r->last_n = n;
+}
+
+
+/**
+ * Take PCM to record (packet thread; no allocation, no I/O)
+ *
+ * @param r   Recorder made by rec_pcm_alloc
+ * @param pcm Samples at its rate
+ * @param n   How many
+ */
+void rec_pcm(struct rec *r, const int16_t *pcm, size_t n)
+{
+	if (!r || r->dec || !pcm)
+		return;
+
+	ring_put(r, pcm, n);
 }
 
 

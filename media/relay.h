@@ -14,14 +14,15 @@
  *  - control only: list and hash entries, names, the call, sdp_*;
  *  - set before the leg is published (epoll_ctl ADD) and never changed
  *    while a packet thread may see it: fds, local addresses, id, worker;
- *  - leg->mtx: source, peer, path, play, rec, and each socket's remote
- *    and latched flag (both sides take it; no code ever holds two leg
+ *  - leg->mtx: source, peer, path, play, rec, member, and each socket's
+ *    remote and latched flag (both sides take it; no code ever holds two leg
  *    locks at once);
  *  - atomics: the counters and last_rx (written by packet threads, read
  *    by the control thread with relaxed ordering: statistics only), and
- *    playing (written by the control thread, read by the peer's side
- *    without the leg's lock);
- *  - owning packet thread only: timeout_sent; worker->mtx: wnext/wprev.
+ *    playing and mixed (written by the control thread, read by the
+ *    peer's side without the leg's lock);
+ *  - owning packet thread only: timeout_sent, rtcp_due; worker->mtx:
+ *    wnext/wprev.
  *
  * A released leg is not freed at once: see grace.c.
  */
@@ -60,6 +61,7 @@ struct relay_conf {
 	uint32_t rtp_timeout;     /**< Seconds of silence, 0 = off    */
 	uint32_t threads;         /**< Packet threads                 */
 	uint32_t log_level;       /**< DBG_ERR .. DBG_DEBUG           */
+	uint32_t rtcp_interval;   /**< RTCP of transcoded legs, ms    */
 };
 
 void conf_defaults(struct relay_conf *cfg);
@@ -226,6 +228,8 @@ int session_answer(struct leg *from, struct leg *to, const char *sdp,
 
 struct worker;
 struct call;
+struct mixer;
+struct member;
 
 /** One UDP socket of a leg: what an epoll event points at */
 struct rsock {
@@ -276,6 +280,10 @@ struct leg {
 				       NULL (leg->mtx)                */
 	atomic_bool playing;      /**< play is set: the peer's media to
 				       it is held back                */
+	struct member *member;    /**< Its place in a mixer, or NULL
+				       (leg->mtx; mixer.c)            */
+	atomic_bool mixed;        /**< member is set: the peer's media to
+				       it is held back                */
 
 	_Atomic uint64_t pkts_in;    /**< Packets accepted            */
 	_Atomic uint64_t bytes_in;   /**< Bytes accepted              */
@@ -287,6 +295,8 @@ struct leg {
 	struct leg *wnext;        /**< Worker's leg list (worker mtx) */
 	struct leg *wprev;        /**< Worker's leg list (worker mtx) */
 	bool timeout_sent;        /**< Owning packet thread only      */
+	uint64_t rtcp_due;        /**< Next RTCP report, now_ms(); 0:
+				       none planned (packet thread)   */
 };
 
 int  legs_init(void);
@@ -309,6 +319,7 @@ struct fwd;
 int  fwd_alloc(struct fwd **fwdp);
 bool fwd_recv(struct fwd *fwd, struct rsock *rs, uint64_t now);
 void fwd_tick(struct fwd *fwd, struct leg *leg);
+void fwd_send(struct fwd *fwd, struct rsock *out, uint8_t *pkt, size_t len);
 
 
 /* ---- players and recorders (play.c, rec.c, attach.c) ---- */
@@ -331,6 +342,15 @@ int  play_tick(struct play *p, uint8_t *pkt, size_t cap, size_t *len);
 bool play_ended(struct play *p);
 const char *play_name(const struct play *p);
 bool play_is_tone(const struct play *p);
+int  play_file_pcm(struct play **pp, uint32_t rate, const char *file,
+		   bool loop);
+int  play_tone_pcm(struct play **pp, uint32_t rate, const char *set,
+		   enum tone_kind kind);
+int  play_pcm(struct play *p, int16_t *pcm, size_t *n);
+int  play_stream(struct play **pp, const struct legcodec *lc,
+		 uint32_t rate);
+int  play_encode(struct play *p, const int16_t *pcm, uint8_t *pkt,
+		 size_t cap, size_t *len);
 
 int  rec_alloc(struct rec **rp, const struct legcodec *lc,
 	       const char *file);
@@ -339,6 +359,8 @@ void rec_drain(struct rec *r);
 int  rec_close(struct rec *r, uint64_t *ms);
 const char *rec_file(const struct rec *r);
 uint32_t rec_srate(const struct rec *r);
+int  rec_pcm_alloc(struct rec **rp, uint32_t srate, const char *file);
+void rec_pcm(struct rec *r, const int16_t *pcm, size_t n);
 
 int  leg_codec(struct legcodec *lc, const struct leg *leg);
 void leg_play(struct leg *leg, struct play *p);
@@ -362,14 +384,36 @@ struct path_cfg {
 	int te_in;                /**< The leg's telephone-event, -1  */
 	int te_out;               /**< The peer's, -1: not relayed    */
 	uint32_t leg_id;          /**< For digit events               */
+	uint32_t rate;            /**< No enc: the PCM rate path_pcm
+				       gives (a mixer's)              */
 };
 
 int  path_alloc(struct path **pp, const struct path_cfg *cfg);
 int  path_rx(struct path *p, const uint8_t *pkt, size_t len,
 	     uint8_t *out, size_t *out_len);
 const uint8_t *path_tick(struct path *p, size_t *len);
+const uint8_t *path_event(struct path *p, size_t *len);
 void path_idle(struct path *p);
+int  path_pcm(struct path *p, int16_t *pcm);
+int  path_dtmf(struct path *p, uint32_t clock_in, int pt_out,
+	       uint32_t clock_out);
+bool path_sender(const struct path *p, struct rtcp_sender *s,
+		 uint64_t now_ntp);
 void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
+
+
+/* ---- RTCP of a leg's party (report.c) ---- */
+
+void report_interval(uint32_t ms);
+uint64_t report_ntp(void);
+int  report_build(uint8_t *buf, size_t *len, struct rtpstat *st,
+		  uint32_t ssrc, const struct rtcp_sender *sr,
+		  const char *cname, uint64_t now_ntp);
+bool report_rx(struct leg *leg, const uint8_t *pkt, size_t len,
+	       uint64_t now_ntp, struct rtcp_sender *sr);
+void report_relayed(struct leg *leg, const struct rtcp_sender *sr,
+		    uint64_t now_ntp);
+void report_tick(struct leg *leg, uint64_t now);
 
 
 /* ---- packet threads (worker.c) ---- */
@@ -380,6 +424,9 @@ struct worker *worker_pick(void);
 void worker_paths(struct worker *w, int delta);
 void worker_dtmf(uint32_t leg_id, char digit, bool inband);
 void worker_played(uint32_t leg_id);
+void worker_mixer_add(struct worker *w, struct le *le, struct mixer *m);
+void worker_mixer_remove(struct worker *w, struct le *le);
+void worker_mixer_played(uint32_t mixer_id);
 int  worker_add(struct worker *w, struct leg *leg);
 void worker_remove(struct worker *w, struct leg *leg);
 void workers_kick(void);
@@ -412,6 +459,38 @@ typedef bool (call_leg_h)(struct leg *leg, void *arg);
 struct leg *call_leg_apply(const struct call *call, call_leg_h *h,
 			   void *arg);
 uint32_t call_count(void);
+struct list *call_mixers(struct call *call);
+
+
+/* ---- mixers (mixer.c, mixer_tick.c, attach.c) ---- */
+
+/** How a leg is in a mixer */
+enum mixer_mode {
+	MIXER_BOTH,               /**< Mixed in, hears the others     */
+	MIXER_LISTEN,             /**< Hears the mix, not mixed in    */
+	MIXER_SPEAK,              /**< Mixed in, hears nothing        */
+};
+
+int  mixer_alloc(struct mixer **mp, struct call *call, const char *name,
+		 uint32_t srate);
+struct mixer *mixer_find(struct call *call, const char *name);
+int  mixer_mode_find(enum mixer_mode *modep, const char *name);
+int  mixer_join(struct mixer *m, struct leg *leg, enum mixer_mode mode);
+bool mixer_leave(struct leg *leg);
+int  mixer_update(struct leg *leg);
+struct mixer *leg_mixer(const struct leg *leg);
+const char *mixer_name(const struct mixer *m);
+struct call *mixer_call(const struct mixer *m);
+uint32_t mixer_srate(const struct mixer *m);
+const struct rec *mixer_recording(const struct mixer *m);
+int  mixers_encode(struct odict *o, struct call *call);
+void mixer_play(struct mixer *m, struct play *p);
+bool mixer_play_stop(struct mixer *m);
+void mixer_played(uint32_t id);
+void mixer_rec(struct mixer *m, struct rec *r);
+struct rec *mixer_rec_take(struct mixer *m);
+void mixer_rx(struct member *mb, const uint8_t *pkt, size_t len);
+void mixer_tick(struct mixer *m, struct fwd *fwd);
 
 
 /* ---- control connections (ctrl.c) ---- */
@@ -433,6 +512,9 @@ void event_dtmf(const struct leg *leg, char digit, bool inband);
 void event_played(const struct leg *leg, const struct play *p);
 void event_recorded(const struct leg *leg, const char *file,
 		    uint64_t ms, int err);
+void event_mixer_played(const struct mixer *m, const struct play *p);
+void event_mixer_recorded(const struct mixer *m, const char *file,
+			  uint64_t ms, int err);
 
 
 /* ---- commands (cmd.c) ---- */

@@ -13,7 +13,15 @@
  * R = 93.2 - Id - Ie,eff, random loss (BurstR = 1), and a one-way
  * delay taken as 40 ms (packetization and the smallest jitter buffer)
  * plus twice the jitter (what an adaptive buffer adds) plus half the
- * round trip when RTCP measured one.
+ * round trip when RTCP measured one (the 40 ms are not the network's,
+ * so they stay).
+ *
+ * The round trip is the relay's to the party: A - LSR - DLSR (RFC 3550
+ * section 6.4.1) where LSR quotes the last SR the party got from us.
+ * On a transcoded leg that SR is our own; on a relayed one it is the
+ * far party's, stamped with that party's clock, so what counts is when
+ * we relayed it (rtpstat_sent), on our clock: the party's delay since
+ * (DLSR) taken from our time since, either way.
  */
 #include <string.h>
 #include <re.h>
@@ -313,13 +321,55 @@ void rtpstat_rtcp(struct rtpstat *st, const struct rtcp_info *info,
 	if (!info->rb.lsr)
 		return;
 
-	/* A - LSR - DLSR, in 1/65536 s; below zero: clocks disagree */
-	rtt = (int32_t)((uint32_t)(now_ntp >> 16) - info->rb.lsr -
-			info->rb.dlsr);
+	/* A - LSR - DLSR, in 1/65536 s, LSR as the time our last SR went;
+	 * an SR we have no record of: stamped with the clock of now_ntp;
+	 * one that is not our last: no measure. Below zero: clocks
+	 * disagree. */
+	if (!st->out_at)
+		rtt = (int32_t)((uint32_t)(now_ntp >> 16) - info->rb.lsr -
+				info->rb.dlsr);
+	else if (info->rb.lsr == st->out_lsr && now_ntp >= st->out_at)
+		rtt = (int32_t)((uint32_t)((now_ntp - st->out_at) >> 16) -
+				info->rb.dlsr);
+	else
+		return;
+
 	if (rtt >= 0) {
 		st->rtt = (uint32_t)rtt;
 		st->have_rtt = true;
 	}
+}
+
+
+/**
+ * Note an RTCP packet the party got from us, made or relayed: its
+ * reports on that source are ours to read, and a report quoting its SR
+ * gives the round trip
+ *
+ * @param st      Statistics
+ * @param ssrc    Its source (the SR's or RR's sender)
+ * @param sr_ntp  The NTP time in its SR; 0: it was an RR
+ * @param now_ntp When it went, NTP format, our clock
+ */
+void rtpstat_sent(struct rtpstat *st, uint32_t ssrc, uint64_t sr_ntp,
+		  uint64_t now_ntp)
+{
+	if (!st)
+		return;
+
+	if (!st->out || ssrc != st->out_ssrc) {
+		st->out_lsr = 0;
+		st->out_at = 0;
+	}
+
+	st->out = true;
+	st->out_ssrc = ssrc;
+
+	if (!sr_ntp)
+		return;
+
+	st->out_lsr = (uint32_t)(sr_ntp >> 16);
+	st->out_at = now_ntp;
 }
 
 
@@ -405,4 +455,50 @@ void rtpstat_summary(const struct rtpstat *st, struct rtpstat_sum *sum)
 	sum->remote_jitter_ms = st->remote_jitter * 1000.0 / clock;
 	sum->remote_mos = rtpstat_mos(st->ie, st->bpl, sum->remote_loss_pct,
 				      delay(st, sum->remote_jitter_ms));
+}
+
+
+/**
+ * Add a summary to a reply's "quality" object (control thread): what
+ * the relay received; the round trip once measured; what the party
+ * reported of our stream, once it did
+ *
+ * @param q   Object to add to
+ * @param sum Summary
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int rtpstat_encode(struct odict *q, const struct rtpstat_sum *sum)
+{
+	struct odict *r = NULL;
+	int err;
+
+	if (!q || !sum)
+		return EINVAL;
+
+	err  = odict_entry_add(q, "packets", ODICT_INT, (int64_t)sum->packets);
+	err |= odict_entry_add(q, "lost", ODICT_INT, (int64_t)sum->lost);
+	err |= odict_entry_add(q, "loss_pct", ODICT_DOUBLE, sum->loss_pct);
+	err |= odict_entry_add(q, "jitter_ms", ODICT_DOUBLE, sum->jitter_ms);
+	err |= odict_entry_add(q, "mos", ODICT_DOUBLE, sum->mos);
+	if (sum->rtt_ms >= 0)
+		err |= odict_entry_add(q, "rtt_ms", ODICT_DOUBLE,
+				       sum->rtt_ms);
+	if (err || !sum->remote)
+		return err;
+
+	err = odict_alloc(&r, 4);
+	if (err)
+		return err;
+
+	err  = odict_entry_add(r, "loss_pct", ODICT_DOUBLE,
+			       sum->remote_loss_pct);
+	err |= odict_entry_add(r, "jitter_ms", ODICT_DOUBLE,
+			       sum->remote_jitter_ms);
+	err |= odict_entry_add(r, "mos", ODICT_DOUBLE, sum->remote_mos);
+	err |= odict_entry_add(q, "remote", ODICT_OBJECT, r);
+
+	mem_deref(r);
+
+	return err;
 }

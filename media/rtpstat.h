@@ -8,10 +8,12 @@
  *    E-model (init resets it to G.711);
  *  - rtpstat_rx for each RTP media packet received;
  *  - rtpstat_rtcp for each RTCP compound received (rtcp_read with the
- *    SSRC we send to the leg with), rtpstat_report for the report
- *    block of each RTCP packet we send it (both take "now" in NTP
- *    format, from the clock our SRs are stamped with);
- *  - rtpstat_summary for the core (query, CDR).
+ *    SSRC of what the party gets from us: out_ssrc), rtpstat_report
+ *    for the report block of each RTCP packet we send it, rtpstat_sent
+ *    for each RTCP packet it gets from us, made or relayed (all take
+ *    "now" in NTP format, from the clock our SRs are stamped with);
+ *  - rtpstat_summary for the core (query, CDR), rtpstat_encode to put
+ *    it in a reply (control thread).
  */
 #ifndef MEDIA_RTPSTAT_H
 #define MEDIA_RTPSTAT_H
@@ -58,6 +60,14 @@ struct rtpstat {
 	uint32_t remote_jitter;   /**< ... jitter, clock units        */
 	bool have_rtt;            /**< A round trip was measured:     */
 	uint32_t rtt;             /**< ... the last, 1/65536 s        */
+
+	bool out;                 /**< RTCP went to the party:        */
+	uint32_t out_ssrc;        /**< ... on this source of ours (or
+				       relayed), its reports name it  */
+	uint32_t out_lsr;         /**< ... the last SR's NTP time,
+				       middle 32 bits, as it quotes it */
+	uint64_t out_at;          /**< ... when that SR went, NTP
+				       format, our clock; 0: no SR    */
 };
 
 /** A summary for the core */
@@ -82,8 +92,14 @@ int  rtpstat_report(struct rtpstat *st, struct rtcp_report *rb,
 		    uint64_t now_ntp);
 void rtpstat_rtcp(struct rtpstat *st, const struct rtcp_info *info,
 		  uint64_t now_ntp);
+void rtpstat_sent(struct rtpstat *st, uint32_t ssrc, uint64_t sr_ntp,
+		  uint64_t now_ntp);
 void rtpstat_summary(const struct rtpstat *st, struct rtpstat_sum *sum);
 double rtpstat_mos(double ie, double bpl, double loss_pct,
 		   double delay_ms);
+
+struct odict;
+
+int  rtpstat_encode(struct odict *q, const struct rtpstat_sum *sum);
 
 #endif

@@ -25,6 +25,20 @@ static void rewrite_close(struct rewrite *rw)
 }
 
 
+/* how a transcoding leg's path translates digits for its peer, as the
+ * last offer and answer left the parties' telephone-events; a clock
+ * the relay cannot send events at only leaves them untranslated */
+static void dtmf_translate(struct leg *leg, const struct leg *peer)
+{
+	pthread_mutex_lock(&leg->mtx);
+	if (leg->path)
+		(void)path_dtmf(leg->path, leg->neg.te ? leg->neg.te_clock : 0,
+				peer->neg.te ? peer->neg.te_pt : -1,
+				peer->neg.te_clock);
+	pthread_mutex_unlock(&leg->mtx);
+}
+
+
 static int rewrite_open(struct rewrite *rw, const char *sdp)
 {
 	int err;
@@ -81,7 +95,8 @@ int session_offer(struct leg *from, struct leg *to, const char *sdp,
 
 /**
  * An answer from one leg's party: the description for the offerer's,
- * and the legs relaying or transcoding as the answer chose
+ * and the legs relaying or transcoding as the answer chose (with digits
+ * translated where only one party uses telephone-events)
  *
  * @param from Leg facing the answerer
  * @param to   Leg facing the offerer
@@ -111,6 +126,10 @@ int session_answer(struct leg *from, struct leg *to, const char *sdp,
 	err = err ? err : leg_keys(from, to);
 	err = err ? err : leg_keys(to, from);
 	err = err ? err : leg_media(to, from, &xc);
+	if (!err) {
+		dtmf_translate(to, from);
+		dtmf_translate(from, to);
+	}
 
 	rewrite_close(&rw);
 

@@ -34,6 +34,7 @@ libsbrelay_a_SOURCES = \
 	media/tone.c \
 	media/rtpstat.h \
 	media/rtpstat.c \
+	media/report.c \
 	media/wav.h \
 	media/wav_parse.c \
 	media/wav_read.c \
@@ -43,6 +44,9 @@ libsbrelay_a_SOURCES = \
 	media/play.c \
 	media/rec.c \
 	media/attach.c \
+	media/mixer.h \
+	media/mixer.c \
+	media/mixer_tick.c \
 	media/ports.c \
 	media/leg.c \
 	media/fwd.c \

@@ -17,7 +17,10 @@
  * Transcoding and players: while a thread has legs with a transcode
  * path or a player it wakes every 20 ms (the ticks are kept on a fixed
  * grid, so the frames go out evenly) and plays out one frame of each
- * (fwd_tick). A player that has ended is reported as MQ_PLAYED.
+ * (fwd_tick), and sends the RTCP reports of transcoded legs that are
+ * due (report_tick). A player that has ended is reported as MQ_PLAYED.
+ * Mixers are ticked alike, after the legs, while they exist (one in
+ * npaths each; MQ_MIXER_PLAYED for a player that ended in one).
  *
  * RTP timeout: a thread scans its legs when the earliest possible
  * timeout is due (and sleeps otherwise; nothing polls when idle). A
@@ -50,6 +53,8 @@ enum mq_id {
 	MQ_GRACE,             /**< a thread passed a generation    */
 	MQ_PLAYED,            /**< data: id of a leg whose player
 				   ended                           */
+	MQ_MIXER_PLAYED,      /**< data: id of a mixer whose player
+				   ended                           */
 	MQ_DTMF      = 0x100, /**< + 0x80 if in-band + the digit;
 				   data: id of the leg             */
 };
@@ -65,10 +70,12 @@ struct worker {
 	pthread_mutex_t mtx;      /**< Guards the leg list            */
 	bool mtx_ok;              /**< mtx initialised                */
 	struct leg *legs;         /**< Its legs (mtx)                 */
+	struct list mixers;       /**< Its mixers (mtx)               */
 	uint32_t nlegs;           /**< Its legs (control thread)      */
 	_Atomic uint32_t seen;    /**< Grace generation passed        */
 	_Atomic uint32_t npaths;  /**< Its legs with a transcode path
-				       or a player (ticked)           */
+				       or a player, and its mixers
+				       (ticked)                       */
 	uint64_t next_tick;       /**< Thread only: next 20 ms tick   */
 	uint64_t next_scan;       /**< Thread only: next timeout scan */
 	bool retry;               /**< Thread only: mqueue was full   */
@@ -141,6 +148,7 @@ static void scan(struct worker *w, uint64_t now)
 static void tick(struct worker *w, uint64_t now)
 {
 	struct leg *leg;
+	struct le *le;
 
 	/* late by more than a few ticks (a stall): start a new grid */
 	w->next_tick += TICK_MS;
@@ -149,8 +157,13 @@ static void tick(struct worker *w, uint64_t now)
 
 	pthread_mutex_lock(&w->mtx);
 
-	for (leg = w->legs; leg; leg = leg->wnext)
+	for (leg = w->legs; leg; leg = leg->wnext) {
 		fwd_tick(w->fwd, leg);
+		report_tick(leg, now);
+	}
+
+	for (le = list_head(&w->mixers); le; le = le->next)
+		mixer_tick(le->data, w->fwd);
 
 	pthread_mutex_unlock(&w->mtx);
 }
@@ -266,6 +279,10 @@ static void mqueue_handler(int id, void *data, void *arg)
 		leg = leg_find((uint32_t)(uintptr_t)data);
 		if (leg)
 			leg_play_ended(leg);
+		break;
+
+	case MQ_MIXER_PLAYED:
+		mixer_played((uint32_t)(uintptr_t)data);
 		break;
 
 	default:
@@ -588,4 +605,58 @@ void worker_dtmf(uint32_t leg_id, char digit, bool inband)
 void worker_played(uint32_t leg_id)
 {
 	(void)mqueue_push(pool.mq, MQ_PLAYED, (void *)(uintptr_t)leg_id);
+}
+
+
+/**
+ * Give a mixer to a packet thread: it is ticked every 20 ms, after the
+ * thread's legs, until worker_mixer_remove
+ *
+ * @param w  Packet thread (its call's)
+ * @param le The mixer's entry for the thread's list
+ * @param m  Mixer
+ */
+void worker_mixer_add(struct worker *w, struct le *le, struct mixer *m)
+{
+	if (!w || !le || !m)
+		return;
+
+	pthread_mutex_lock(&w->mtx);
+	list_append(&w->mixers, le, m);
+	pthread_mutex_unlock(&w->mtx);
+
+	worker_paths(w, 1);
+}
+
+
+/**
+ * Take a mixer from its packet thread: once this returns, the thread
+ * is not in its tick and does not reach it again
+ *
+ * @param w  Packet thread
+ * @param le The mixer's entry (not in the list: nothing to do)
+ */
+void worker_mixer_remove(struct worker *w, struct le *le)
+{
+	if (!w || !le || !le->list)
+		return;
+
+	pthread_mutex_lock(&w->mtx);
+	list_unlink(le);
+	pthread_mutex_unlock(&w->mtx);
+
+	worker_paths(w, -1);
+}
+
+
+/**
+ * Report that the player of a mixer has ended (its packet thread); a
+ * report the queue has no room for is made again at the next tick
+ *
+ * @param mixer_id Mixer
+ */
+void worker_mixer_played(uint32_t mixer_id)
+{
+	(void)mqueue_push(pool.mq, MQ_MIXER_PLAYED,
+			  (void *)(uintptr_t)mixer_id);
 }

@@ -236,8 +236,8 @@ class Test:
         challenge list with SHA-256), start a baresip that offers only
         `codec` (and SDES-SRTP if mediaenc), register it."""
         i = self.slot
-        if i > 18:
-            raise AssertionError("HARNESS: more than 19 phones: their SIP "
+        if i > 30:
+            raise AssertionError("HARNESS: more than 31 phones: their RTP "
                                  "ports would reach the scripted phone's")
         self.slot += 1
         number = str(2001 + i)

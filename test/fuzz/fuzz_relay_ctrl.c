@@ -12,9 +12,10 @@
  * No sockets for the control side: this file defines the few functions
  * of ctrl.c that cmd.c calls (ctrl_send and the conn_* accessors) on a
  * connection object of its own, so ctrl.o is not linked. Nor packet
- * threads: the worker.c functions leg.c and grace.c call are stubs (a
- * leg is "added" to a dummy thread, and every thread has always passed
- * every grace generation, so a released leg is freed at once).
+ * threads: the worker.c functions leg.c, grace.c and mixer.c call are
+ * stubs (a leg or mixer is "added" to a dummy thread, and every thread
+ * has always passed every grace generation, so a released leg is freed
+ * at once).
  *
  * What must hold is checked after every line; a broken rule aborts:
  *  - a line that is not blank gets exactly one reply, a blank one none;
@@ -30,9 +31,14 @@
  *    aims at what the SDP says; the reply's SDP parses and names the
  *    relay's address and the port of leg "to" (0 for a rejected stream);
  *  - delete removes the call; stats counts what there is;
- *  - at every step bridges are symmetric and within one call, and
- *    call_count()/leg_count() match what the calls hold; once the
- *    connection is freed, both are 0 and no descriptor is left open.
+ *  - after mix, unmix, join or leave that succeed, the mixer exists or
+ *    not, the leg is in it or in none; legs and calls stay as they
+ *    were;
+ *  - at every step bridges are symmetric and within one call, a leg in
+ *    a mixer is in one of its own call's (and flagged as mixed, and
+ *    only then), and call_count()/leg_count() match what the calls
+ *    hold; once the connection is freed, both are 0 and no descriptor
+ *    is left open.
  *
  * libre's JSON decoder prints what it cannot read to stdout (re_printf):
  * run with -close_fd_mask=1 to keep that out of the way.
@@ -280,6 +286,33 @@ void worker_paths(struct worker *w, int delta)
 
 
 /**
+ * Give a mixer to a packet thread: nothing ticks here
+ *
+ * @param w  Packet thread
+ * @param le The mixer's entry
+ * @param m  Mixer
+ */
+void worker_mixer_add(struct worker *w, struct le *le, struct mixer *m)
+{
+	CHECK(w == worker_pick());
+	CHECK(le && m);
+}
+
+
+/**
+ * Take a mixer from its packet thread: nothing to do
+ *
+ * @param w  Packet thread
+ * @param le The mixer's entry
+ */
+void worker_mixer_remove(struct worker *w, struct le *le)
+{
+	CHECK(w == worker_pick());
+	CHECK(le != NULL);
+}
+
+
+/**
  * A digit from a packet thread: there are none
  *
  * @param leg_id Leg
@@ -458,8 +491,18 @@ static bool call_check(struct le *le, void *arg)
 			CHECK(leg->peer->call == call);
 		}
 
+		CHECK(atomic_load(&leg->mixed) == (leg->member != NULL));
+		if (leg_mixer(leg))
+			CHECK(mixer_find((struct call *)call,
+					 mixer_name(leg_mixer(leg))) ==
+			      leg_mixer(leg));
+
 		++ws->legs;
 	}
+
+	for (ae = list_head(call_mixers((struct call *)call)); ae;
+	     ae = ae->next)
+		CHECK(mixer_call(ae->data) == call);
 
  out:
 	mem_deref(o);
@@ -580,6 +623,36 @@ static void media_check(const struct conn *conn, const struct odict *req)
 }
 
 
+/* mix, unmix, join, leave that succeeded: the mixer and the leg as the
+ * request asked, nothing made or freed but the mixer */
+static void mixer_check(const struct conn *conn, const struct odict *req,
+			const char *cmd, uint32_t calls_before,
+			uint32_t legs_before)
+{
+	struct call *call = call_find(conn->calls, odict_string(req, "call"));
+	struct leg *leg = call_leg(call, odict_string(req, "leg"));
+	struct mixer *m = mixer_find(call, odict_string(req, "mixer"));
+
+	CHECK(call != NULL);
+	CHECK(call_count() == calls_before && leg_count() == legs_before);
+
+	if (!strcmp(cmd, "mix")) {
+		CHECK(m != NULL);
+	}
+	else if (!strcmp(cmd, "unmix")) {
+		CHECK(odict_string(req, "mixer") && m == NULL);
+	}
+	else if (!strcmp(cmd, "join")) {
+		CHECK(leg && m && leg_mixer(leg) == m);
+	}
+	else {
+		/* the mixer it left is still there */
+		CHECK(leg && leg_mixer(leg) == NULL);
+		CHECK(mixer_find(call, reply_str(conn, "mixer")) != NULL);
+	}
+}
+
+
 /* the reply against what the request asked, and the state after it */
 static void answer_check(const struct conn *conn, const struct odict *req,
 			 bool hello_before, uint32_t calls_before,
@@ -620,7 +693,9 @@ static void answer_check(const struct conn *conn, const struct odict *req,
 	    strcmp(cmd, "stats") && strcmp(cmd, "ping") &&
 	    strcmp(cmd, "play") && strcmp(cmd, "tone") &&
 	    strcmp(cmd, "stop") && strcmp(cmd, "record") &&
-	    strcmp(cmd, "record_stop")) {
+	    strcmp(cmd, "record_stop") && strcmp(cmd, "mix") &&
+	    strcmp(cmd, "unmix") && strcmp(cmd, "join") &&
+	    strcmp(cmd, "leave")) {
 		CHECK(reply_code(conn, "EPROTO"));
 		return;
 	}
@@ -672,6 +747,12 @@ static void answer_check(const struct conn *conn, const struct odict *req,
 			CHECK(file && !strncmp(file, media_dir,
 					       strlen(media_dir)) &&
 			      file[strlen(media_dir)] == '/');
+	}
+	else if (!strcmp(cmd, "mix") || !strcmp(cmd, "unmix") ||
+		 !strcmp(cmd, "join") || !strcmp(cmd, "leave")) {
+		if (ok)
+			mixer_check(conn, req, cmd, calls_before,
+				    legs_before);
 	}
 	else if (ok) {
 		media_check(conn, req);

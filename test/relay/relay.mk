@@ -21,9 +21,12 @@ test_relay_relaytest_SOURCES = \
 	test/relay/test_mix.c \
 	test/relay/test_dtmf.c \
 	test/relay/test_dtmf_inband.c \
+	test/relay/test_dtmf_xlate.c \
+	test/relay/test_report.c \
 	test/relay/test_tone.c \
 	test/relay/test_play.c \
-	test/relay/test_rec.c
+	test/relay/test_rec.c \
+	test/relay/test_mixer.c
 test_relay_relaytest_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/test/unit
 test_relay_relaytest_LDADD = $(RELAY_LIBS)
 TESTS += test/relay/relaytest

@@ -25,6 +25,14 @@ UDP sockets of its own as the phones (127.0.0.1; a stranger on
    keeps its cadence; a beep ends with `played`; a recorded leg's WAV
    has the phone's tone and the length it sent; bad paths, calls, legs
    and fields are refused with the documented codes;
+ * RTCP: on a transcoded call (PCMU-G.722) each phone gets the relay's
+   own SRs (every ~1 s here: --rtcp-interval) with a report block on
+   its stream; an RR from a phone gives `query` the round trip and the
+   loss and jitter it saw; on a relayed call the same from an RR quoting
+   the far phone's SR, which crosses as it is;
+ * DTMF translation: a phone with telephone-event and one without: the
+   events come out as tones, the tones as events, each digit reported
+   once;
  * `delete` frees the ports at once; closing a control connection frees
    its calls; no descriptor is left open; SIGTERM ends the relay cleanly
    (exit 0, which under ASan also means no leak) and removes its socket.
@@ -36,6 +44,7 @@ stopped, by its PID. Exit status 0 if every check passed.
 import json
 import math
 import os
+import select
 import signal
 import socket
 import struct
@@ -541,9 +550,10 @@ def pcmu_packet(seq, samples):
     return hdr + bytes(ulaw(x) for x in samples)
 
 
-def pump(listen, seconds, send=None):
-    """What listen receives for seconds; send(i) called every 20 ms."""
-    got = []
+def pump_many(socks, seconds, send=None):
+    """What each socket receives for seconds, {sock: [(payload,
+    sender)]}; send(i) called every 20 ms."""
+    got = {s: [] for s in socks}
     t0 = time.monotonic()
     end = t0 + seconds
     slot, i = t0, 0
@@ -555,13 +565,16 @@ def pump(listen, seconds, send=None):
             send(i)
             i += 1
             slot += 0.02
-        listen.settimeout(max(0.001, min(slot if send else end, end) -
-                              time.monotonic()))
-        try:
-            got.append(listen.recvfrom(4096))
-        except socket.timeout:
-            pass
+        left = max(0.0, min(slot if send else end, end) - time.monotonic())
+        ready, _, _ = select.select(socks, [], [], left)
+        for s in ready:
+            got[s].append(s.recvfrom(4096))
     return got
+
+
+def pump(listen, seconds, send=None):
+    """What listen receives for seconds; send(i) called every 20 ms."""
+    return pump_many([listen], seconds, send)[listen]
 
 
 def stream_ok(pkts, pt, ts_step):
@@ -746,7 +759,9 @@ def test_play(ctl, tmp):
           goertzel(pcm, 425) < 300,
           "busy (us): 480 and 620 Hz")
 
-    # a beep ends by itself
+    # a beep ends by itself (a busy packet sent just before the stop may
+    # still be on its way: not the beep's)
+    pump(a.rtp, 0.1)
     r = ctl.request("tone", call="p1", leg="a", tone="beep", set="eu")
     got = pump(a.rtp, 0.7)
     ev = ctl.wait_event(lambda e: e.get("event") == "played", 1)
@@ -844,6 +859,549 @@ def test_record(ctl, tmp):
           "delete ends leg a's recording: recorded, 200 ms (%s)" % ev)
     a.close()
     b.close()
+
+
+RTCP_INTERVAL_MS = 1000   # the relay's --rtcp-interval (5000 in service)
+SSRC_A = 0x0a0a0a0a
+SSRC_B2 = 0x0b0b0b0b
+
+
+def rtcp_parse(pkt):
+    """[(type, count, body)] of a compound RTCP packet, None if bad."""
+    out, off = [], 0
+    while off + 4 <= len(pkt):
+        b0, pt, words = struct.unpack("!BBH", pkt[off:off + 4])
+        size = 4 * (words + 1)
+        if b0 >> 6 != 2 or off + size > len(pkt):
+            return None
+        out.append((pt, b0 & 0x1f, pkt[off + 4:off + size]))
+        off += size
+    return out if out and off == len(pkt) else None
+
+
+def rtcp_block(body):
+    """(ssrc, fraction, lost, ext_seq, jitter, lsr, dlsr) of a report
+    block."""
+    ssrc, fl, ext_seq, jitter, lsr, dlsr = struct.unpack("!IIIIII",
+                                                         body[:24])
+    return ssrc, fl >> 24, fl & 0xffffff, ext_seq, jitter, lsr, dlsr
+
+
+def rtcp_sr(ssrc, ntp, rtp_ts, packets, octets):
+    return struct.pack("!BBHIQIII", 0x80, 200, 6, ssrc, ntp, rtp_ts,
+                       packets, octets)
+
+
+def rtcp_rr(ssrc, about, fraction, lost, ext_seq, jitter, lsr, dlsr):
+    """An RR with one report block, and SDES CNAME."""
+    rr = struct.pack("!BBHIIIIIII", 0x81, 201, 7, ssrc, about,
+                     fraction << 24 | lost, ext_seq, jitter, lsr, dlsr)
+    item = struct.pack("!I", ssrc) + bytes([1, 5]) + b"phone" + b"\0"
+    item += b"\0" * (-len(item) % 4)
+    return rr + struct.pack("!BBH", 0x81, 202, len(item) // 4) + item
+
+
+def rtcp_wait_sr(sock, wait_s):
+    """The next SR on sock: (parsed, when it came), or (None, None)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, None
+        sock.settimeout(left)
+        try:
+            data, _ = sock.recvfrom(4096)
+        except socket.timeout:
+            return None, None
+        parts = rtcp_parse(data)
+        if parts and parts[0][0] == 200:
+            return parts, time.monotonic()
+
+
+def drop_events(ctl, call):
+    """Forget the events of a call (e.g. digits in noise)."""
+    ctl.events = [e for e in ctl.events if e.get("call") != call]
+
+
+def test_rtcp_transcoded(ctl):
+    """A PCMU phone and a G.722 phone: the relay reports to each with
+    an SR of its own, a block on what the phone sends and a CNAME; an RR
+    from a phone gives `query` the round trip and the loss it sees."""
+    a, b = Phone(), Phone()
+    offer = a.sdp().replace(" 0 101\r\n", " 0\r\n").replace(
+        "a=rtpmap:101 telephone-event/8000\r\n", "")
+    r = ctl.request("offer", call="q1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=offer)
+    pb = sdp_port(r["sdp"])
+    answer = b.sdp().replace(" 0 101\r\n", " 9\r\n").replace(
+        "a=rtpmap:0 PCMU/8000", "a=rtpmap:9 G722/8000").replace(
+        "a=rtpmap:101 telephone-event/8000\r\n", "")
+    r = ctl.request("answer", call="q1", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    check(r and r.get("result") == "ok", "PCMU-G.722 call (%s)" % r)
+    pa = sdp_port(r["sdp"])
+    sent = []
+
+    def talk(i):
+        # A loses the 6th packet of each 10 on the way
+        if i % 10 != 5:
+            hdr = struct.pack("!BBHII", 0x80, 0, i, 160 * i, SSRC_A)
+            a.rtp.sendto(hdr + bytes([0xff]) * 160, (RELAY_IP, pa))
+            sent.append(i)
+        hdr = struct.pack("!BBHII", 0x80, 9, i, 160 * i, SSRC_B2)
+        b.rtp.sendto(hdr + bytes(160), (RELAY_IP, pb))
+
+    got = pump(a.rtcp, 2.0, talk)
+    heard = recv_all(a.rtp, 200, 0.1)
+    srs = [(rtcp_parse(p), src) for p, src in got]
+    srs = [(p, src) for p, src in srs if p and p[0][0] == 200]
+    check(len(srs) >= 1 and all(src == (RELAY_IP, pa + 1)
+                                for _, src in srs),
+          "A gets SRs from the relay's RTCP port within 2 s (%d)"
+          % len(srs))
+    if srs:
+        parts = srs[-1][0]
+        sr = parts[0]
+        ssrc, _ntp, _ts, packets, octets = struct.unpack("!IQIII",
+                                                         sr[2][:24])
+        relay_ssrcs = {rtp_fields(p)[4] for p, _ in heard}
+        check(relay_ssrcs == {ssrc} and 0 < packets and
+              octets == 160 * packets,
+              "SR: the relay's stream to A, %d packets of 160 octets"
+              " (%s, %s)" % (packets, relay_ssrcs, ssrc))
+        check(sr[1] == 1, "SR: one report block")
+        if sr[1] == 1:
+            src, frac, lost, ext, jit, _lsr, _dlsr = rtcp_block(sr[2][24:])
+            skipped = len([i for i in range(ext + 1) if i % 10 == 5])
+            check(src == SSRC_A and 15 <= frac <= 40 and ext in sent and
+                  ext >= 10 and lost == skipped and jit < 80,
+                  "SR block on A's stream: 10%% lost (fraction %d,"
+                  " lost %d of %d up to %d, jitter %d)"
+                  % (frac, lost, skipped, ext, jit))
+        check(len(parts) > 1 and parts[1][0] == 202 and
+              b"sbrelay-" in parts[1][2], "SR: then SDES CNAME")
+    b_sr, _ = rtcp_wait_sr(b.rtcp, 2)
+    check(b_sr and b_sr[0][1] == 1 and
+          rtcp_block(b_sr[0][2][24:])[0] == SSRC_B2,
+          "B gets an SR too, with a block on its stream")
+
+    # A holds the relay's next SR 0.3 s and says it held it 0.25 s: a
+    # round trip of 50 ms and what loopback and a loaded machine add
+    # (300 ms or more if the hold were not taken off); it lost 64/256,
+    # jitter 80 units (10 ms)
+    sr, when = rtcp_wait_sr(a.rtcp, RTCP_INTERVAL_MS * 2 / 1000)
+    check(sr is not None, "another SR to A")
+    if sr:
+        ssrc = struct.unpack("!I", sr[0][2][:4])[0]
+        ntp = struct.unpack("!Q", sr[0][2][4:12])[0]
+        time.sleep(max(0, when + 0.3 - time.monotonic()))
+        a.rtcp.sendto(rtcp_rr(SSRC_A, ssrc, 64, 3, 1000, 80,
+                              (ntp >> 16) & 0xffffffff, 16384),
+                      (RELAY_IP, pa + 1))
+        time.sleep(0.05)
+    q = ctl.request("query", call="q1")
+    qa = leg_of(q, "a").get("quality", {})
+    rtt = qa.get("rtt_ms", -1)
+    check(45 <= rtt <= 250 and
+          qa.get("remote") == {"loss_pct": 25.0, "jitter_ms": 10.0,
+                               "mos": qa["remote"]["mos"]} and
+          1 <= qa["remote"]["mos"] < qa.get("mos", 0),
+          "query: A's round trip 50 ms, remote loss 25%%, jitter 10 ms"
+          " (%s)" % qa)
+    check("rtt_ms" not in leg_of(q, "b").get("quality", {"rtt_ms": 0}),
+          "query: no round trip for B, which sent no report")
+    r = ctl.request("delete", call="q1")
+    check("rtt_ms" in leg_of(r, "a").get("quality", {}),
+          "delete: the legs' quality has the round trip too")
+    drop_events(ctl, "q1")
+    a.close()
+    b.close()
+
+
+def test_rtcp_relayed(ctl):
+    """Relayed as is: B's SR reaches A untouched; A's RR quoting it
+    gives the relay's round trip to A, on the relay's clock alone."""
+    a, b, pa, pb = pcmu_call(ctl, "q2")
+    foreign = 0x0000123456789abc      # B's clock is not the relay's
+    b.rtcp.sendto(rtcp_sr(SSRC_B2, foreign, 1, 2, 3), (RELAY_IP, pb + 1))
+    got = recv_all(a.rtcp, 1)
+    check(got == [(rtcp_sr(SSRC_B2, foreign, 1, 2, 3), (RELAY_IP, pa + 1))],
+          "B's SR reaches A as it was (%s)" % got)
+    time.sleep(0.3)
+    a.rtcp.sendto(rtcp_rr(SSRC_A, SSRC_B2, 128, 7, 1000, 160,
+                          (foreign >> 16) & 0xffffffff, 16384),
+                  (RELAY_IP, pa + 1))
+    got = recv_all(b.rtcp, 1)
+    check(len(got) == 1, "A's RR reaches B")
+    q = ctl.request("query", call="q2")
+    qa = leg_of(q, "a").get("quality", {})
+    check(45 <= qa.get("rtt_ms", -1) <= 250 and
+          qa.get("remote", {}).get("loss_pct") == 50.0 and
+          qa.get("remote", {}).get("jitter_ms") == 20.0,
+          "query: A's round trip 50 ms and what it lost of B (%s)" % qa)
+    ctl.request("delete", call="q2")
+    a.close()
+    b.close()
+
+
+DTMF_FREQ = {"1": (697, 1209), "9": (852, 1477)}
+
+
+def test_dtmf_translate(ctl):
+    """A uses telephone-event, B does not (same codec): transcoded so
+    that A's events reach B as tones and B's tones reach A as events,
+    each digit reported once."""
+    a, b = Phone(), Phone()
+    r = ctl.request("offer", call="x1", **{"from": "a", "to": "b"},
+                    source=RELAY_IP, sdp=a.sdp())
+    pb = sdp_port(r["sdp"])
+    answer = b.sdp().replace(" 0 101\r\n", " 0\r\n").replace(
+        "a=rtpmap:101 telephone-event/8000\r\n", "")
+    r = ctl.request("answer", call="x1", **{"from": "b", "to": "a"},
+                    source=RELAY_IP, sdp=answer)
+    pa = sdp_port(r["sdp"]) if r and "sdp" in r else None
+    check(r and ("m=audio %d RTP/AVP 0 101\r\n" % pa) in r["sdp"] and
+          "a=rtpmap:101 telephone-event/8000\r\n" in r["sdp"],
+          "the answer to A keeps its telephone-event (%s)" % r)
+    q = ctl.request("query", call="x1")
+    check(leg_of(q, "a").get("codec") == "PCMU" and
+          leg_of(q, "b").get("codec") == "PCMU",
+          "PCMU both sides, transcoded to translate digits")
+
+    # A: audio every 20 ms, key 1 for 200 ms from the 10th packet
+    def a_talks(i):
+        a.rtp.sendto(pcmu_packet(i, [0] * 160), (RELAY_IP, pa))
+        if 10 <= i < 20 and i % 2 == 0:
+            a.rtp.sendto(te_packet(500 + i, 1600, 1, False,
+                                   160 * (i - 9), i == 10),
+                         (RELAY_IP, pa))
+        elif 20 <= i < 23:
+            a.rtp.sendto(te_packet(500 + i, 1600, 1, True, 1600),
+                         (RELAY_IP, pa))
+
+    got = [rtp_fields(p) for p, _ in pump(b.rtp, 1.0, a_talks)]
+    lo, hi = DTMF_FREQ["1"]
+    on = [goertzel(pcm, lo) > 1000 and goertzel(pcm, hi) > 1000
+          for pcm in ([ulaw_decode(x) for x in f[5]] for f in got)]
+    check(got and all(f[1] == 0 for f in got) and 9 <= sum(on) <= 12 and
+          "".join("#" if x else "." for x in on).strip(".").count(".")
+          == 0,
+          "B hears key 1 in its PCMU for 200 ms, no events (%s)"
+          % "".join("#" if x else "." for x in on))
+
+    # B: key 9 in-band, 120 ms
+    audio = bytes([0xff]) * 1600 + dtmf_pcmu("9", 120) + \
+        bytes([0xff]) * 4000
+
+    def b_talks(i):
+        if i * 160 < len(audio):
+            hdr = struct.pack("!BBHII", 0x80, 0, i, 160 * i, SSRC_B2)
+            b.rtp.sendto(hdr + audio[i * 160:(i + 1) * 160],
+                         (RELAY_IP, pb))
+
+    got = [rtp_fields(p) for p, _ in pump(a.rtp, 1.2, b_talks)]
+    evs = [f for f in got if f[1] == 101]
+    check(len([f for f in got if f[1] == 0]) > 40,
+          "A hears B's audio meanwhile")
+    check([(f[0], f[5][0], f[5][1] >> 7, f[5][2] << 8 | f[5][3])
+           for f in evs] == [(True, 9, 0, 400), (False, 9, 1, 800),
+                             (False, 9, 1, 800), (False, 9, 1, 800)] and
+          len({f[3] for f in evs}) == 1 and
+          len({f[4] for f in evs + [f for f in got if f[1] == 0]}) == 1,
+          "A gets key 9 as one event in the relay's stream: an update,"
+          " three ends (%s)" % [(f[0], f[2], f[3], f[5].hex())
+                                for f in evs])
+    digits = []
+    while True:
+        ev = ctl.wait_event(lambda e: e.get("event") == "dtmf" and
+                            e.get("call") == "x1", 0.5)
+        if ev is None:
+            break
+        digits.append((ev.get("digit"), ev.get("source"), ev.get("leg")))
+    check(digits == [("1", "rfc4733", "a"), ("9", "inband", "b")],
+          "each digit reported once (%s)" % digits)
+    ctl.request("delete", call="x1")
+    a.close()
+    b.close()
+
+
+# what the core answers for a conference leg's "to" leg: the codec the
+# mixer is to use, at the hold address (the relay sends nothing there)
+MIXER_SIDE_SDP = ("v=0\r\n"
+                  "o=mixer 1 1 IN IP4 0.0.0.0\r\n"
+                  "s=-\r\n"
+                  "c=IN IP4 0.0.0.0\r\n"
+                  "t=0 0\r\n"
+                  "m=audio 9 RTP/AVP 0\r\n"
+                  "a=rtpmap:0 PCMU/8000\r\n")
+
+
+def conference_leg(ctl, call, name, phone):
+    """A phone in a conference call: its offer makes legs name and
+    name-m, the core answers for name-m; the relay's port of leg name."""
+    ctl.request("offer", call=call, **{"from": name, "to": name + "-m"},
+                source=RELAY_IP, sdp=phone.sdp())
+    r = ctl.request("answer", call=call, **{"from": name + "-m", "to": name},
+                    source=RELAY_IP, sdp=MIXER_SIDE_SDP)
+    return sdp_port(r["sdp"]) if r and "sdp" in r else None
+
+
+def pcmu_of(got):
+    """Decoded PCMU of [(payload, sender)]."""
+    return [ulaw_decode(x) for p, _ in got for x in rtp_fields(p)[5]]
+
+
+def one_stream(got, pt=0, ts_step=160):
+    """[(payload, sender)]: packets of one RTP stream, in order (the
+    marker is not checked: the stream may have started before)."""
+    f = [rtp_fields(p) for p, _ in got]
+    return (len(f) > 1 and all(x[1] == pt for x in f) and
+            len({x[4] for x in f}) == 1 and
+            all((f[k][2] - f[k - 1][2]) & 0xffff == 1 and
+                (f[k][3] - f[k - 1][3]) & 0xffffffff == ts_step
+                for k in range(1, len(f))))
+
+
+def tones(pcm, hzs):
+    """Goertzel amplitude of each frequency, past the first 200 ms (the
+    jitter buffers fill)."""
+    return {hz: round(goertzel(pcm[1600:], hz)) for hz in hzs}
+
+
+def windowed_max(pcm, hz, n=1600):
+    return max([goertzel(pcm[k:k + n], hz)
+                for k in range(0, max(len(pcm) - n, 1), n // 2)] or [0])
+
+
+def test_mixer(ctl, tmp):
+    """A conference: phones A, B, C in a mixer, D listening only; A
+    sends 600 Hz, B 1000 Hz, C silence, D 1400 Hz: each hears the
+    others, not itself, and nobody hears D; a file played into the
+    mixer is heard by all; the recording of the mixer has both tones;
+    leave and unmix."""
+    phones = {n: Phone() for n in "abcd"}
+    port = {n: conference_leg(ctl, "k1", n, ph) for n, ph in phones.items()}
+    check(all(port.values()), "conference: four phones' legs in one call"
+          " (%s)" % port)
+    r = ctl.request("mix", call="k1", mixer="m", rate=8000)
+    check(r == {"id": ctl.next_id, "result": "ok"}, "mix: ok (%s)" % r)
+    rec = os.path.join(tmp, "conf.wav")
+    r = ctl.request("record", call="k1", mixer="m", file=rec)
+    check(r and r.get("result") == "ok", "record the mixer: ok (%s)" % r)
+    for n in "abc":
+        r = ctl.request("join", call="k1", leg=n, mixer="m")
+        check(r and r.get("result") == "ok", "join %s: ok (%s)" % (n, r))
+    r = ctl.request("join", call="k1", leg="d", mixer="m", mode="listen")
+    check(r and r.get("result") == "ok", "join d listening: ok (%s)" % r)
+    q = ctl.request("query", call="k1")
+    mixers = (q or {}).get("mixers", [])
+    check(len(mixers) == 1 and mixers[0].get("mixer") == "m" and
+          mixers[0].get("rate") == 8000 and
+          mixers[0].get("recording") == rec and
+          [(x.get("leg"), x.get("mode")) for x in mixers[0].get("legs", [])]
+          == [("a", "both"), ("b", "both"), ("c", "both"),
+              ("d", "listen")], "query: the mixer and its legs (%s)"
+          % mixers)
+
+    n = 50
+    sent = {"a": sine(600, 160 * n), "b": sine(1000, 160 * n),
+            "c": [0] * (160 * n), "d": sine(1400, 160 * n)}
+
+    def talk(i):
+        for name in "abcd" if i < n else "":
+            phones[name].rtp.sendto(
+                pcmu_packet(i, sent[name][i * 160:(i + 1) * 160]),
+                (RELAY_IP, port[name]))
+
+    socks = [phones[x].rtp for x in "abcd"]
+    got = pump_many(socks, 1.1, talk)
+    heard = {x: pcmu_of(got[phones[x].rtp]) for x in "abcd"}
+    amp = {x: tones(heard[x], (600, 1000, 1400)) for x in "abcd"}
+    check(all(one_stream(got[phones[x].rtp]) for x in "abcd") and
+          all(len(heard[x]) >= 160 * 45 for x in "abcd"),
+          "each phone gets one PCMU stream of the mix (%s samples)"
+          % {x: len(heard[x]) for x in "abcd"})
+    check(amp["a"][1000] > 4000 and amp["a"][600] < 400 and
+          amp["a"][1400] < 400, "A hears B's 1000 Hz, not itself (%s)"
+          % amp["a"])
+    check(amp["b"][600] > 4000 and amp["b"][1000] < 400 and
+          amp["b"][1400] < 400, "B hears A's 600 Hz only (%s)" % amp["b"])
+    check(amp["c"][600] > 4000 and amp["c"][1000] > 4000 and
+          amp["c"][1400] < 400, "C hears both (%s)" % amp["c"])
+    check(amp["d"][600] > 4000 and amp["d"][1000] > 4000 and
+          amp["d"][1400] < 400, "D, listening only, hears both; nobody"
+          " hears D (%s)" % amp["d"])
+
+    wav = os.path.join(tmp, "conf400.wav")
+    write_wav(wav, 8000, sine(400, 3200))            # 400 ms
+    r = ctl.request("play", call="k1", mixer="m", file=wav)
+    check(r and r.get("result") == "ok", "play into the mixer: ok (%s)" % r)
+    got = pump_many(socks, 0.5)
+    ev = ctl.wait_event(lambda e: e.get("event") == "played", 1)
+    check(ev == {"event": "played", "call": "k1", "mixer": "m",
+                 "file": wav}, "played event of the mixer (%s)" % ev)
+    amp = {x: round(goertzel(pcmu_of(got[phones[x].rtp])[400:2800], 400))
+           for x in "abcd"}
+    check(all(v > 4000 for v in amp.values()),
+          "the file is heard by all four (%s)" % amp)
+
+    r = ctl.request("record_stop", call="k1", mixer="m")
+    check(r and r.get("file") == rec and r.get("duration_ms", 0) >= 1500,
+          "record_stop of the mixer: the file, its length (%s)" % r)
+    try:
+        with wave.open(rec, "rb") as w:
+            rate, count = w.getframerate(), w.getnframes()
+            pcm = list(struct.unpack("<%dh" % count, w.readframes(count)))
+    except (OSError, wave.Error, struct.error) as e:
+        rate, pcm = 0, []
+        check(False, "mixer recording readable (%s)" % e)
+    amp = {hz: round(windowed_max(pcm, hz)) for hz in (400, 600, 1000,
+                                                       1400)}
+    check(rate == 8000 and amp[600] > 4000 and amp[1000] > 4000 and
+          amp[400] > 4000 and amp[1400] < 400,
+          "the mixer's recording: 600 and 1000 Hz, the file, not D (%d Hz,"
+          " %s)" % (rate, amp))
+
+    # B leaves: back in its bridge (with b-m, which sends nothing)
+    r = ctl.request("leave", call="k1", leg="b")
+    check(r and r.get("mixer") == "m", "leave b: ok (%s)" % r)
+    r = ctl.request("leave", call="k1", leg="b")
+    check(r and r.get("code") == "ENOENT", "leave twice: ENOENT (%s)" % r)
+    pump_many(socks, 0.1)
+
+    def b_talks(i):
+        if i < 20:
+            phones["b"].rtp.sendto(
+                pcmu_packet(100 + i, sent["b"][i * 160:(i + 1) * 160]),
+                (RELAY_IP, port["b"]))
+
+    got = pump_many(socks, 0.5, b_talks)
+    amp_a = goertzel(pcmu_of(got[phones["a"].rtp]), 1000)
+    check(len(got[phones["a"].rtp]) >= 20 and amp_a < 400 and
+          not got[phones["b"].rtp],
+          "after leave: A hears the mix without B (1000 Hz at %.0f), B"
+          " hears nothing (%d packets)" % (amp_a,
+                                          len(got[phones["b"].rtp])))
+
+    r = ctl.request("unmix", call="k1", mixer="m")
+    check(r and r.get("result") == "ok", "unmix: ok (%s)" % r)
+    pump_many(socks, 0.1)
+    got = pump_many(socks, 0.3)
+    q = ctl.request("query", call="k1")
+    check(not any(got.values()) and q and "mixers" not in q,
+          "unmix: nobody gets the mix, query has no mixers (%s)"
+          % {x: len(got[phones[x].rtp]) for x in "abcd"})
+    ctl.request("delete", call="k1")
+    ev = ctl.wait_event(lambda e: e.get("event") == "recorded", 0.2)
+    check(ev is None, "no recorded event for a stopped recording (%s)"
+          % ev)
+    for ph in phones.values():
+        ph.close()
+
+
+def test_mixer_errors(ctl, tmp):
+    """Unknown mixers, legs of another call, joining twice, bad fields;
+    a recording ended by unmix is reported."""
+    a, z, y = Phone(), Phone(), Phone()
+    conference_leg(ctl, "k2", "a", a)
+    conference_leg(ctl, "k3", "z", z)
+    ctl.request("offer", call="k2", **{"from": "y", "to": "y-m"},
+                source=RELAY_IP, sdp=y.sdp())
+    r = ctl.request("mix", call="k2", mixer="m", rate=16000)
+    check(r and r.get("result") == "ok", "mix at 16 kHz: ok (%s)" % r)
+    cases = [
+        ("mix", {"call": "k2", "mixer": "m"}, "EEXIST", "'m'"),
+        ("mix", {"call": "k2", "mixer": "n", "rate": 11025}, "EINVAL",
+         "'rate'"),
+        ("mix", {"call": "k2", "mixer": "n", "rate": "8000"}, "EINVAL",
+         "'rate'"),
+        ("mix", {"call": "k2"}, "EINVAL", "'mixer'"),
+        ("mix", {"call": "nope", "mixer": "m"}, "ENOENT", "'nope'"),
+        ("join", {"call": "k2", "leg": "a", "mixer": "nope"}, "ENOENT",
+         "'nope'"),
+        ("join", {"call": "k2", "leg": "z", "mixer": "m"}, "ENOENT",
+         "'z'"),
+        ("join", {"call": "k3", "leg": "z", "mixer": "m"}, "ENOENT",
+         "'m'"),
+        ("join", {"call": "k2", "leg": "a", "mixer": "m",
+                  "mode": "shout"}, "EINVAL", "'mode'"),
+        ("join", {"call": "k2", "leg": "y", "mixer": "m"}, "ENOTSUP",
+         "'y'"),
+        ("join", {"call": "k2", "leg": "a"}, "EINVAL", "'mixer'"),
+        ("leave", {"call": "k2", "leg": "a"}, "ENOENT", "'a'"),
+        ("unmix", {"call": "k2", "mixer": "nope"}, "ENOENT", "'nope'"),
+        ("play", {"call": "k2", "mixer": "nope", "file": tmp + "/x.wav"},
+         "ENOENT", "'nope'"),
+        ("play", {"call": "k2", "mixer": "m", "leg": "a",
+                  "file": tmp + "/x.wav"}, "EINVAL", "'mixer'"),
+        ("tone", {"call": "k2", "mixer": "m", "tone": "dance"}, "EINVAL",
+         "'tone'"),
+        ("stop", {"call": "k3", "mixer": "m"}, "ENOENT", "'m'"),
+        ("record_stop", {"call": "k2", "mixer": "m"}, "ENOENT", "'m'"),
+    ]
+    for cmd, members, code, says in cases:
+        r = ctl.request(cmd, **members)
+        check(r and r.get("code") == code and says in r.get("error", ""),
+              "%s %s: %s naming %s (%s)" % (cmd, members, code, says, r))
+    r = ctl.request("join", call="k2", leg="a", mixer="m", mode="speak")
+    check(r and r.get("result") == "ok", "join speaking: ok (%s)" % r)
+    r = ctl.request("join", call="k2", leg="a", mixer="m")
+    check(r and r.get("code") == "EEXIST" and "'m'" in r.get("error", ""),
+          "join twice: EEXIST naming the mixer (%s)" % r)
+    r = ctl.request("tone", call="k2", mixer="m", tone="beep")
+    check(r and r.get("result") == "ok", "a beep into the mixer (%s)" % r)
+    got = recv_all(a.rtp, 10, 0.3)
+    check(not got, "speaking only: a hears nothing, not even the beep"
+          " (%d packets)" % len(got))
+    ev = ctl.wait_event(lambda e: e.get("event") == "played", 1)
+    check(ev == {"event": "played", "call": "k2", "mixer": "m",
+                 "tone": "beep"}, "the beep ends: played (%s)" % ev)
+    r = ctl.request("stop", call="k2", mixer="m")
+    check(r and r.get("stopped") is False, "stop after: nothing played"
+          " (%s)" % r)
+
+    rec = os.path.join(tmp, "k2.wav")
+    r = ctl.request("record", call="k2", mixer="m", file=rec)
+    check(r and r.get("result") == "ok", "record the mixer (%s)" % r)
+    r = ctl.request("record", call="k2", mixer="m", file=rec)
+    check(r and r.get("code") == "EEXIST", "record twice: EEXIST (%s)" % r)
+    r = ctl.request("unmix", call="k2", mixer="m")
+    ev = ctl.wait_event(lambda e: e.get("event") == "recorded", 1)
+    check(r and r.get("result") == "ok" and ev and ev.get("mixer") == "m"
+          and ev.get("file") == rec and "duration_ms" in ev and
+          os.path.exists(rec), "unmix ends the recording: recorded (%s)"
+          % ev)
+    r = ctl.request("leave", call="k2", leg="a")
+    check(r and r.get("code") == "ENOENT", "unmix took a out (%s)" % r)
+    ctl.request("delete", call="k2")
+    ctl.request("delete", call="k3")
+    for ph in (a, z, y):
+        ph.close()
+
+
+def test_mixer_conn_close(path, ctl, tmp):
+    """A core that goes away with a mixer in use: its legs and ports
+    are freed, and the mixer's recording is kept."""
+    other = Ctl(path)
+    other.read_msg(time.monotonic() + WAIT_S)
+    other.request("hello", protocol=1)
+    p = Phone()
+    port = conference_leg(other, "k9", "p", p)
+    rec = os.path.join(tmp, "gone.wav")
+    rv = [other.request("mix", call="k9", mixer="m"),
+          other.request("join", call="k9", leg="p", mixer="m"),
+          other.request("record", call="k9", mixer="m", file=rec)]
+    check(port and all(r and r.get("result") == "ok" for r in rv),
+          "second connection: a mixer, a leg in it, a recording (%s)" % rv)
+    got = recv_all(p.rtp, 3, 0.5)
+    check(len(got) == 3, "the leg gets the mix (%d packets)" % len(got))
+    other.close()
+    check(wait_until(lambda: (ctl.request("stats") or {}).get("legs") == 0),
+          "closing the connection freed the mixer's legs")
+    check(port and wait_until(lambda: can_bind(port)),
+          "closing the connection freed their ports")
+    check(os.path.exists(rec), "the mixer's recording is kept")
+    p.close()
 
 
 def test_latching(ctl):
@@ -988,6 +1546,7 @@ def main():
     proc = subprocess.Popen([binary, "-l", path, "-a", RELAY_IP,
                              "-p", "%d-%d" % (PORT_MIN, PORT_MAX),
                              "-T", str(TIMEOUT_S), "-j", "2",
+                             "--rtcp-interval", str(RTCP_INTERVAL_MS),
                              "--media-root", tmp + "/"],
                             stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -1011,7 +1570,13 @@ def main():
         test_play(ctl, tmp)
         test_play_transcoded(ctl, tmp)
         test_record(ctl, tmp)
+        test_mixer(ctl, tmp)
+        test_mixer_errors(ctl, tmp)
+        test_rtcp_transcoded(ctl)
+        test_rtcp_relayed(ctl)
+        test_dtmf_translate(ctl)
         test_conn_close(path, ctl)
+        test_mixer_conn_close(path, ctl, tmp)
         test_slow_reader(path)
 
         check(wait_until(lambda: fd_count(proc.pid) == fds),

@@ -66,6 +66,9 @@ static const struct test testv[] = {
 	TEST(test_rtpstat_jitter),
 	TEST(test_rtpstat_rtcp),
 	TEST(test_rtpstat_mos),
+	TEST(test_report_block),
+	TEST(test_report_rtt),
+	TEST(test_report_srtcp),
 	TEST(test_jbuf_order),
 	TEST(test_jbuf_loss),
 	TEST(test_jbuf_adapt),
@@ -74,6 +77,8 @@ static const struct test testv[] = {
 	TEST(test_dtmf_event_tx),
 	TEST(test_dtmf_inband),
 	TEST(test_dtmf_inband_talkoff),
+	TEST(test_dtmf_xlate_tones),
+	TEST(test_dtmf_xlate_events),
 	TEST(test_tone),
 	TEST(test_play_file),
 	TEST(test_play_loop),
@@ -82,6 +87,7 @@ static const struct test testv[] = {
 	TEST(test_rec_pcmu),
 	TEST(test_rec_opus),
 	TEST(test_rec_limits),
+	TEST(test_mixer_codecs),
 };
 
 

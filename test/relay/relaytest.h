@@ -64,6 +64,9 @@ int test_rtpstat_seq(void);
 int test_rtpstat_jitter(void);
 int test_rtpstat_rtcp(void);
 int test_rtpstat_mos(void);
+int test_report_block(void);
+int test_report_rtt(void);
+int test_report_srtcp(void);
 int test_jbuf_order(void);
 int test_jbuf_loss(void);
 int test_jbuf_adapt(void);
@@ -72,6 +75,8 @@ int test_dtmf_event_rx_long(void);
 int test_dtmf_event_tx(void);
 int test_dtmf_inband(void);
 int test_dtmf_inband_talkoff(void);
+int test_dtmf_xlate_tones(void);
+int test_dtmf_xlate_events(void);
 int test_tone(void);
 int test_play_file(void);
 int test_play_loop(void);
@@ -82,5 +87,6 @@ int test_rec_file_check(const char *path, uint32_t srate, size_t samples,
 int test_rec_pcmu(void);
 int test_rec_opus(void);
 int test_rec_limits(void);
+int test_mixer_codecs(void);
 
 #endif
