@@ -21,31 +21,14 @@ struct part {
 };
 
 
-/* the next line of text, without its line end and trailing blanks;
- * false at the end */
-static bool line_next(struct pl *rest, struct pl *line)
-{
-	const char *nl;
-
-	if (!rest->l)
-		return false;
-
-	nl = pl_strchr(rest, '\n');
-	line->p = rest->p;
-	line->l = nl ? (size_t)(nl - rest->p) : rest->l;
-	pl_advance(rest, nl ? line->l + 1 : line->l);
-
-	while (line->l && strchr(" \t\r", line->p[line->l - 1]))
-		--line->l;
-
-	return true;
-}
-
-
 /* a=<direction> and c= lines; others leave the part as it is */
-static void part_read(struct part *part, const struct pl *line)
+static void part_read(struct part *part, const struct pl *text)
 {
-	struct pl addr;
+	struct pl addr, l = *text, *line = &l;
+
+	/* "a=sendonly " is sendonly */
+	while (l.l && (l.p[l.l - 1] == ' ' || l.p[l.l - 1] == '\t'))
+		--l.l;
 
 	if (!pl_strcmp(line, "a=sendonly") || !pl_strcmp(line, "a=inactive"))
 		part->holds = 1;
@@ -90,7 +73,7 @@ bool sdp_holds(const struct mbuf *offer)
 	rest.p = (const char *)offer->buf;
 	rest.l = offer->end;
 
-	while (line_next(&rest, &line)) {
+	while (sdp_line_next(&rest, &line)) {
 
 		if (line.l > 2 && !memcmp(line.p, "m=", 2)) {
 			if (found)

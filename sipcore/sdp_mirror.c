@@ -32,8 +32,15 @@ static int dir_of(const struct pl *line)
 }
 
 
-/* the next line of text, without its CRLF; false at the end */
-static bool line_next(struct pl *rest, struct pl *line)
+/**
+ * Take the next line of a session description
+ *
+ * @param rest What is left of the description; advanced past the line
+ * @param line The line, without its line end
+ *
+ * @return false at the end
+ */
+bool sdp_line_next(struct pl *rest, struct pl *line)
 {
 	const char *nl;
 
@@ -59,7 +66,7 @@ static int offer_dir(const struct mbuf *offer)
 	rest.p = (const char *)offer->buf;
 	rest.l = offer->end;
 
-	while (line_next(&rest, &line)) {
+	while (sdp_line_next(&rest, &line)) {
 		int d = dir_of(&line);
 
 		if (d >= 0)
@@ -109,7 +116,7 @@ int sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 	rest.p = (const char *)last->buf;
 	rest.l = last->end;
 
-	while (!err && line_next(&rest, &line)) {
+	while (!err && sdp_line_next(&rest, &line)) {
 
 		if (!line.l || dir_of(&line) >= 0)
 			continue;

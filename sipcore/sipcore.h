@@ -370,6 +370,7 @@ uint32_t callengine_count(void);
 int  callengine_calls_json(struct re_printf *pf);
 
 
+bool sdp_line_next(struct pl *rest, struct pl *line);
 int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 		const struct mbuf *offer, uint64_t *version);
 
