@@ -43,12 +43,12 @@ struct call {
 enum {
 	RELAY_WAITS   = 30,    /**< Waits for a relay that is starting */
 	RELAY_WAIT_MS = 100,   /**< Each wait                          */
-	QUALITY_FIRST_MS = 1000, /**< Media quality first asked after  */
-	QUALITY_MS    = 5000,  /**< ... then this often                */
+	QUALITY_MS    = 5000,  /**< Media quality asked this often     */
 };
 
 static struct {
 	struct list calll;
+	uint32_t ncalls;        /**< Entries in calll (call_max)      */
 	struct store *store;
 	const struct sb_conf *cfg;
 	uint64_t next_rid;
@@ -60,7 +60,10 @@ static void destructor(void *arg)
 {
 	struct call *call = arg;
 
-	list_unlink(&call->le);
+	if (call->le.list) {
+		list_unlink(&call->le);
+		--engine.ncalls;
+	}
 	tmr_cancel(&call->tmr_relay);
 	tmr_cancel(&call->tmr_quality);
 	mem_deref(call->req_query);
@@ -393,7 +396,7 @@ static void answered_resp_handler(int err, const struct odict *reply,
 	cdr_write(call);
 
 	if (call->relayed)
-		tmr_start(&call->tmr_quality, QUALITY_FIRST_MS,
+		tmr_start(&call->tmr_quality, QUALITY_MS,
 			  quality_tmr_handler, call);
 }
 
@@ -563,7 +566,7 @@ static void incoming_handler(struct leg *leg, void *arg)
 	struct pl dialled;
 	(void)arg;
 
-	if (engine.closing || list_count(&engine.calll) >=
+	if (engine.closing || engine.ncalls >=
 	    engine.cfg->call_max) {
 		leg_hangup(leg, 503, "Service Unavailable");
 		mem_deref(leg);
@@ -581,6 +584,7 @@ static void incoming_handler(struct leg *leg, void *arg)
 	tmr_init(&call->tmr_relay);
 	tmr_init(&call->tmr_quality);
 	list_append(&engine.calll, &call->le, call);
+	++engine.ncalls;
 	leg_set_handlers(leg, in_event_handler, NULL, call);
 
 	str_ncpy(call->cdr.call_id, leg_callid(leg), sizeof(call->cdr.call_id));
@@ -710,7 +714,7 @@ void callengine_close(void)
 /** @return The number of calls in progress */
 uint32_t callengine_count(void)
 {
-	return list_count(&engine.calll);
+	return engine.ncalls;
 }
 
 

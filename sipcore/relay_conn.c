@@ -42,6 +42,7 @@ struct relay_conn {
 	struct mbuf *rx;          /**< Received, up to a whole line      */
 	struct list reql;         /**< Requests waiting, oldest first    */
 	struct list calll;        /**< struct relay_call on this relay   */
+	uint32_t ncalls;          /**< Entries in calll: picks are by it */
 	struct tmr tmr_retry;     /**< Next connect attempt              */
 	struct tmr tmr_hello;     /**< Connect and hello deadline        */
 	struct tmr tmr_reply;     /**< Oldest request's deadline         */
@@ -82,11 +83,23 @@ static void req_destructor(void *arg)
 }
 
 
+/* a call leaves its relay's list */
+static void call_detach(struct relay_call *rc)
+{
+	if (!rc->conn)
+		return;
+
+	list_unlink(&rc->le);
+	--rc->conn->ncalls;
+	rc->conn = NULL;
+}
+
+
 static void call_destructor(void *arg)
 {
 	struct relay_call *rc = arg;
 
-	list_unlink(&rc->le);
+	call_detach(rc);
 	mem_deref(rc->rid);
 }
 
@@ -139,12 +152,8 @@ static void conn_destructor(void *arg)
 	conn->ready = false;
 	conn->rx = mem_deref(conn->rx);
 
-	while ((le = list_head(&conn->calll))) {
-		struct relay_call *rc = le->data;
-
-		list_unlink(&rc->le);
-		rc->conn = NULL;
-	}
+	while ((le = list_head(&conn->calll)))
+		call_detach(le->data);
 
 	while ((le = list_head(&conn->reql)))
 		req_finish(le->data, ECONNRESET, NULL);
@@ -193,8 +202,7 @@ static void disconnect(struct relay_conn *conn, const char *why, int err)
 	while ((le = list_head(&conn->calll))) {
 		struct relay_call *rc = le->data;
 
-		list_unlink(&rc->le);
-		rc->conn = NULL;
+		call_detach(rc);
 		if (rc->downh)
 			rc->downh(rc->arg);
 	}
@@ -681,7 +689,7 @@ bool relay_conn_ready(const struct relay_conn *conn)
  */
 uint32_t relay_conn_calls(const struct relay_conn *conn)
 {
-	return conn ? list_count(&conn->calll) : 0;
+	return conn ? conn->ncalls : 0;
 }
 
 
@@ -702,7 +710,7 @@ int relay_conn_json(struct re_printf *pf, const struct relay_conn *conn)
 			  "\"calls\":%u}", utf8_encode, conn->name,
 			  conn->ready ? "ready" : conn->fd >= 0 ?
 			  "connecting" : "down",
-			  list_count(&conn->calll));
+			  conn->ncalls);
 }
 
 
@@ -748,6 +756,7 @@ int relay_conn_attach(struct relay_call **rcp, struct relay_conn *conn,
 	rc->downh = downh;
 	rc->arg = arg;
 	list_append(&conn->calll, &rc->le, rc);
+	++conn->ncalls;
 
 	*rcp = rc;
 

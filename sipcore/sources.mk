@@ -39,5 +39,7 @@ libsipcore_a_SOURCES = \
 	sipcore/api_ext.c
 
 bin_PROGRAMS += switchboard
-switchboard_SOURCES = sipcore/main.c
+# nothing of ours calls rand_u32, so from the library it would never be
+# linked in: it replaces re's for libre itself (rand_pool.c)
+switchboard_SOURCES = sipcore/main.c sipcore/rand_pool.c
 switchboard_LDADD = $(CORE_LIBS)
