@@ -58,7 +58,6 @@ void leg_dtmf(struct leg *leg, char digit);
 int  leg_modify(struct leg *leg, const struct mbuf *sdp);
 enum leg_state leg_state(const struct leg *leg);
 const char *leg_caller(const struct leg *leg);
-const char *leg_caller_name(const struct leg *leg);
 const char *leg_dialled(const struct leg *leg);
 const char *leg_peer(const struct leg *leg);
 const char *leg_callid(const struct leg *leg);

@@ -412,6 +412,30 @@ static uint32_t codec_rate(int codec, int other)
 }
 
 
+
+/* the path of what leg receives (in codec dec, payload type pt_in),
+ * transcoded for its peer (codec enc, pt_out); events cross when both
+ * use them (te) */
+static int path_toward(struct path **pp, const struct leg *leg,
+		       struct codec *dec, uint8_t pt_in,
+		       const struct leg *peer, struct codec *enc,
+		       uint8_t pt_out, bool te)
+{
+	struct path_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.dec = dec;
+	cfg.pt_in = pt_in;
+	cfg.enc = enc;
+	cfg.pt_out = pt_out;
+	cfg.te_in = leg->neg.te ? leg->neg.te_pt : -1;
+	cfg.te_out = te ? peer->neg.te_pt : -1;
+	cfg.leg_id = leg->id;
+
+	return path_alloc(pp, &cfg);
+}
+
+
 /**
  * Relay or transcode between the legs of an offer/answer, as the answer
  * chose (a transcoding already in place with the same codecs is kept)
@@ -427,7 +451,6 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 {
 	struct codec *co = NULL, *ca = NULL;
 	struct path *po = NULL, *pa = NULL;
-	struct path_cfg cfg;
 	struct pl fo, fa;
 	int err;
 
@@ -468,25 +491,10 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 	if (err)
 		goto out;
 
-	cfg.dec = co;
-	cfg.pt_in = xc->pt_offerer;
-	cfg.enc = ca;
-	cfg.pt_out = xc->pt_answerer;
-	cfg.te_in = offerer->neg.te ? offerer->neg.te_pt : -1;
-	cfg.te_out = xc->te ? answerer->neg.te_pt : -1;
-	cfg.leg_id = offerer->id;
-	err = path_alloc(&po, &cfg);
-	if (err)
-		goto out;
-
-	cfg.dec = ca;
-	cfg.pt_in = xc->pt_answerer;
-	cfg.enc = co;
-	cfg.pt_out = xc->pt_offerer;
-	cfg.te_in = answerer->neg.te ? answerer->neg.te_pt : -1;
-	cfg.te_out = xc->te ? offerer->neg.te_pt : -1;
-	cfg.leg_id = answerer->id;
-	err = path_alloc(&pa, &cfg);
+	err = path_toward(&po, offerer, co, xc->pt_offerer, answerer, ca,
+			  xc->pt_answerer, xc->te);
+	err = err ? err : path_toward(&pa, answerer, ca, xc->pt_answerer,
+				      offerer, co, xc->pt_offerer, xc->te);
 	if (err)
 		goto out;
 

@@ -467,13 +467,6 @@ const char *leg_caller(const struct leg *leg)
 }
 
 
-/** @return The calling extension's display name */
-const char *leg_caller_name(const struct leg *leg)
-{
-	return leg ? leg->caller_name : NULL;
-}
-
-
 /** @return The dialled number */
 const char *leg_dialled(const struct leg *leg)
 {
