@@ -4,10 +4,10 @@
  * Receivers and senders of both kinds, for the packet threads: none of
  * the per-packet or per-frame functions allocates. The RFC 4733 ones
  * are plain structs that the caller embeds (all zeros is a receiver
- * that has seen nothing); the in-band ones hold SpanDSP state and are
- * made on the control thread (dtmf_inband_*_alloc). In-band audio is
- * 8 kHz linear, both ways: callers resample first; only a steady key
- * tone (dtmf_tone, an embedded struct) is made at any rate.
+ * that has seen nothing); the in-band detector holds SpanDSP state and
+ * is made on the control thread (dtmf_inband_rx_alloc); it hears 8 kHz
+ * linear audio: callers resample first. In-band tones are key tones
+ * (dtmf_tone, an embedded struct), made at any rate.
  */
 #ifndef MEDIA_DTMF_H
 #define MEDIA_DTMF_H
@@ -83,8 +83,6 @@ bool dtmf_event_tx(struct dtmf_event_tx *tx, uint32_t now,
 typedef void (dtmf_digit_h)(char digit, void *arg);
 
 struct dtmf_inband_rx;
-struct dtmf_inband_tx;
-
 /** One key's two tones, steady, at any rate (embedded; for as long as
  *  the caller asks) */
 struct dtmf_tone {
@@ -99,10 +97,6 @@ int    dtmf_inband_rx_alloc(struct dtmf_inband_rx **rxp,
 			    dtmf_digit_h *digith, void *arg);
 void   dtmf_inband_rx(struct dtmf_inband_rx *rx, const int16_t *pcm,
 		      size_t n);
-int    dtmf_inband_tx_alloc(struct dtmf_inband_tx **txp, uint32_t on_ms,
-			    uint32_t off_ms);
-int    dtmf_inband_tx_put(struct dtmf_inband_tx *tx, char digit);
-size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n);
 int    dtmf_tone_start(struct dtmf_tone *t, char digit, uint32_t srate);
 void   dtmf_tone_fill(struct dtmf_tone *t, int16_t *pcm, size_t n);
 

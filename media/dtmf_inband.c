@@ -1,16 +1,16 @@
 /**
- * @file dtmf_inband.c  In-band DTMF: SpanDSP's detector and generator
+ * @file dtmf_inband.c  In-band DTMF: SpanDSP's detector, and key tones
  *
- * Both work on 8 kHz linear audio only (SpanDSP's filters are made for
- * that rate); callers resample first. The detector reports a key once,
+ * The detector works on 8 kHz linear audio only (SpanDSP's filters are
+ * made for that rate); callers resample first. The detector reports a key once,
  * when SpanDSP has seen the pair for its confirmation time, and again
  * only after the pair has stopped (its own debouncing, Q.24 timing);
  * it has good talk-off but no DC tolerance, which decoded audio never
- * has. The generator plays queued digits with fixed on and off times
- * at SpanDSP's default level (-10 dBm0 low tone). A key tone
- * (dtmf_tone) is one key held for as long as the caller asks, at any
- * rate, for a key whose length is only known when it ends (an RFC 4733
- * event played in-band): SpanDSP's DDS, at the generator's level.
+ * has. A key tone (dtmf_tone) is one key held for as long as the
+ * caller asks, at any rate, for a key whose length is only known when
+ * it ends (an RFC 4733 event played in-band): SpanDSP's DDS, at the
+ * level of SpanDSP's generator (-10 dBm0 each), whose queue and fixed
+ * timing suit no use here.
  *
  * Link order matters: librem exports goertzel_init, goertzel_reset and
  * goertzel_result too, with other arguments and state. Where librem
@@ -31,9 +31,6 @@
 
 
 enum {
-	ON_MIN  = 40,             /**< Shortest tone, ms (Q.24)       */
-	OFF_MIN = 40,             /**< Shortest gap, ms               */
-	TIME_MAX = 1000,          /**< Longest tone or gap, ms        */
 	PROBE_N  = 1200,          /**< Link check: 100 ms of '5' and
 				       50 ms of silence               */
 	TONE_DBM0 = -10,          /**< Key tone level, each frequency
@@ -54,27 +51,12 @@ struct dtmf_inband_rx {
 	void *arg;                /**< Its argument                   */
 };
 
-/** In-band generator */
-struct dtmf_inband_tx {
-	dtmf_tx_state_t *dsp;     /**< SpanDSP's generator            */
-};
-
-
 static void rx_destructor(void *arg)
 {
 	struct dtmf_inband_rx *rx = arg;
 
 	if (rx->dsp)
 		dtmf_rx_free(rx->dsp);
-}
-
-
-static void tx_destructor(void *arg)
-{
-	struct dtmf_inband_tx *tx = arg;
-
-	if (tx->dsp)
-		dtmf_tx_free(tx->dsp);
 }
 
 
@@ -190,96 +172,6 @@ void dtmf_inband_rx(struct dtmf_inband_rx *rx, const int16_t *pcm, size_t n)
 		return;
 
 	(void)dtmf_rx(rx->dsp, pcm, (int)n);
-}
-
-
-/**
- * Make an in-band generator
- *
- * @param txp    Returned generator
- * @param on_ms  Length of each tone (40 - 1000 ms)
- * @param off_ms Silence after each tone (40 - 1000 ms)
- *
- * @return 0 if success, otherwise errorcode
- */
-int dtmf_inband_tx_alloc(struct dtmf_inband_tx **txp, uint32_t on_ms,
-			 uint32_t off_ms)
-{
-	struct dtmf_inband_tx *tx;
-	int err = 0;
-
-	if (!txp || on_ms < ON_MIN || on_ms > TIME_MAX || off_ms < OFF_MIN ||
-	    off_ms > TIME_MAX)
-		return EINVAL;
-
-	tx = mem_zalloc(sizeof(*tx), tx_destructor);
-	if (!tx)
-		return ENOMEM;
-
-	tx->dsp = dtmf_tx_init(NULL);
-	if (!tx->dsp) {
-		err = ENOMEM;
-		goto out;
-	}
-
-	dtmf_tx_set_timing(tx->dsp, (int)on_ms, (int)off_ms);
-
- out:
-	if (err)
-		mem_deref(tx);
-	else
-		*txp = tx;
-
-	return err;
-}
-
-
-/**
- * Queue a digit to play (packet thread)
- *
- * @param tx    Generator
- * @param digit '0'-'9', '*', '#', 'A'-'D' or 'a'-'d'
- *
- * @return 0 if success, ENOSPC if the queue is full, otherwise
- *         errorcode
- */
-int dtmf_inband_tx_put(struct dtmf_inband_tx *tx, char digit)
-{
-	int code = dtmf_event_code(digit);
-	char key;
-
-	if (!tx || code < 0)
-		return EINVAL;
-
-	/* SpanDSP knows the keys in upper case only */
-	key = dtmf_event_digit((uint8_t)code);
-
-	/* 0.0.6 returns how many did not fit (not, as its header says,
-	 * how many did) */
-	return dtmf_tx_put(tx->dsp, &key, 1) ? ENOSPC : 0;
-}
-
-
-/**
- * Play queued digits (packet thread)
- *
- * @param tx  Generator
- * @param pcm Returned samples, 8 kHz
- * @param n   How many are wanted
- *
- * @return How many were written (tones and the gaps after them): fewer
- *         than n, and 0 when idle, once the queue has run out
- */
-size_t dtmf_inband_tx(struct dtmf_inband_tx *tx, int16_t *pcm, size_t n)
-{
-	int len;
-
-	if (!tx || !pcm)
-		return 0;
-
-	len = dtmf_tx(tx->dsp, pcm, (int)min(n, (size_t)INT_MAX));
-
-	return len > 0 ? (size_t)len : 0;
 }
 
 

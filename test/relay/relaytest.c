@@ -147,3 +147,40 @@ int main(int argc, char *argv[])
 
 	return failed ? 1 : 0;
 }
+
+
+/**
+ * Play keys as in-band tones, each on_ms of its two tones (the relay's
+ * own key tone) then off_ms of silence, 8 kHz
+ *
+ * @param k   Keys and where they are; zeroed with digits and times set
+ * @param pcm Samples returned
+ * @param n   How many are wanted
+ *
+ * @return How many were written: fewer than n once the keys run out
+ */
+size_t test_keys_play(struct test_keys *k, int16_t *pcm, size_t n)
+{
+	const size_t on = 8 * k->on_ms, per = on + 8 * k->off_ms;
+	size_t done = 0;
+
+	while (done < n && k->digits[k->key]) {
+		size_t at = k->pos % per, m;
+
+		if (at == 0)
+			(void)dtmf_tone_start(&k->tone, k->digits[k->key], 8000);
+
+		m = min(n - done, (at < on ? on : per) - at);
+		if (at < on)
+			dtmf_tone_fill(&k->tone, &pcm[done], m);
+		else
+			memset(&pcm[done], 0, m * sizeof(*pcm));
+
+		done += m;
+		k->pos += m;
+		if (k->pos % per == 0)
+			++k->key;
+	}
+
+	return done;
+}

@@ -5,6 +5,7 @@
 #define RELAYTEST_H
 
 #include "test.h"
+#include "../../media/dtmf.h"
 
 int test_sdptext_golden(void);
 int test_sdptext_ipv6_relay(void);
@@ -78,6 +79,18 @@ int test_dtmf_inband_talkoff(void);
 int test_dtmf_xlate_tones(void);
 int test_dtmf_xlate_events(void);
 int test_tone(void);
+
+/** Keys to play as in-band tones (test_keys_play) */
+struct test_keys {
+	const char *digits;       /**< The keys                       */
+	uint32_t on_ms;           /**< Tone of each                   */
+	uint32_t off_ms;          /**< Silence after each             */
+	size_t key;               /**< The one playing                */
+	size_t pos;               /**< Samples played of it           */
+	struct dtmf_tone tone;    /**< Its tone                       */
+};
+
+size_t test_keys_play(struct test_keys *k, int16_t *pcm, size_t n);
 int test_play_file(void);
 int test_play_loop(void);
 int test_play_tone(void);

@@ -61,7 +61,7 @@ static void line_pass(int16_t *pcm, size_t n, enum line line)
 static int play(const char *digits, uint32_t on_ms, enum line line,
 		struct found *f)
 {
-	struct dtmf_inband_tx *tx = NULL;
+	struct test_keys keys = {digits, on_ms, 50, 0, 0, {0}};
 	struct dtmf_inband_rx *rx = NULL;
 	int16_t pcm[331];
 	size_t frame = 1, n, tail = 0;
@@ -69,16 +69,12 @@ static int play(const char *digits, uint32_t on_ms, enum line line,
 
 	memset(f, 0, sizeof(*f));
 
-	err  = dtmf_inband_tx_alloc(&tx, on_ms, 50);
-	err |= dtmf_inband_rx_alloc(&rx, digit_handler, f);
+	err = dtmf_inband_rx_alloc(&rx, digit_handler, f);
 	if (err)
 		goto out;
 
-	for (; *digits; digits++)
-		TEST_CHECK(dtmf_inband_tx_put(tx, *digits));
-
 	while (tail < SRATE / 5) {
-		n = dtmf_inband_tx(tx, pcm, frame);
+		n = test_keys_play(&keys, pcm, frame);
 		TEST_ASSERT(n <= frame);
 		memset(&pcm[n], 0, (frame - n) * sizeof(*pcm));
 		if (n < frame)
@@ -90,7 +86,6 @@ static int play(const char *digits, uint32_t on_ms, enum line line,
 	}
 
  out:
-	mem_deref(tx);
 	mem_deref(rx);
 
 	return err;
@@ -100,11 +95,11 @@ static int play(const char *digits, uint32_t on_ms, enum line line,
 int test_dtmf_inband(void)
 {
 	static const char all[] = "0123456789*#ABCD";
-	struct dtmf_inband_tx *tx = NULL;
+	struct test_keys keys = {"123", 80, 50, 0, 0, {0}};
 	struct dtmf_inband_rx *rx = NULL;
 	struct found f;
-	int16_t pcm[160], many[4000];
-	int i, err = 0;
+	int16_t many[4000];
+	int err = 0;
 
 	TEST_CHECK(play(all, 80, LINE_LINEAR, &f));
 	TEST_STRCMP(all, f.digits);
@@ -121,31 +116,16 @@ int test_dtmf_inband(void)
 
 	/* several digits in one call: each reported */
 	memset(&f, 0, sizeof(f));
-	TEST_CHECK(dtmf_inband_tx_alloc(&tx, 80, 50));
 	TEST_CHECK(dtmf_inband_rx_alloc(&rx, digit_handler, &f));
-	TEST_CHECK(dtmf_inband_tx_put(tx, '1'));
-	TEST_CHECK(dtmf_inband_tx_put(tx, '2'));
-	TEST_CHECK(dtmf_inband_tx_put(tx, '3'));
 	memset(many, 0, sizeof(many));
-	TEST_EQUALS(3 * 8 * (80 + 50), dtmf_inband_tx(tx, many,
-						      ARRAY_SIZE(many)));
+	TEST_EQUALS(3 * 8 * (80 + 50), test_keys_play(&keys, many,
+						       ARRAY_SIZE(many)));
 	dtmf_inband_rx(rx, many, ARRAY_SIZE(many));
 	TEST_STRCMP("123", f.digits);
 
-	/* nothing queued: nothing played */
-	TEST_EQUALS(0, dtmf_inband_tx(tx, pcm, ARRAY_SIZE(pcm)));
-	TEST_EQUALS(EINVAL, dtmf_inband_tx_put(tx, 'x'));
-	for (i = 0; i < 1000 && !dtmf_inband_tx_put(tx, '1'); i++)
-		;
-	TEST_ASSERT(i >= DTMF_QUEUE_MAX && i < 1000);
-	TEST_EQUALS(ENOSPC, dtmf_inband_tx_put(tx, '1'));
-
-	TEST_EQUALS(EINVAL, dtmf_inband_tx_alloc(&tx, 20, 50));
-	TEST_EQUALS(EINVAL, dtmf_inband_tx_alloc(&tx, 80, 5000));
 	TEST_EQUALS(EINVAL, dtmf_inband_rx_alloc(&rx, NULL, NULL));
 
  out:
-	mem_deref(tx);
 	mem_deref(rx);
 
 	return err;
@@ -218,7 +198,7 @@ static double voice(size_t i)
 
 int test_dtmf_inband_talkoff(void)
 {
-	struct dtmf_inband_tx *tx = NULL;
+	struct test_keys keys = {"8", 100, 50, 0, 0, {0}};
 	struct dtmf_inband_rx *rx = NULL;
 	int16_t pcm[160], dig[160];
 	uint32_t seed = 1;
@@ -228,7 +208,6 @@ int test_dtmf_inband_talkoff(void)
 
 	memset(&f, 0, sizeof(f));
 	TEST_CHECK(dtmf_inband_rx_alloc(&rx, digit_handler, &f));
-	TEST_CHECK(dtmf_inband_tx_alloc(&tx, 100, 50));
 
 	for (i = 0; i < (size_t)SRATE * TALK_SECS; i += ARRAY_SIZE(pcm)) {
 		for (j = 0; j < ARRAY_SIZE(pcm); j++) {
@@ -245,9 +224,8 @@ int test_dtmf_inband_talkoff(void)
 	TEST_EQUALS(0, f.n);
 
 	/* the same music with a digit over it */
-	TEST_CHECK(dtmf_inband_tx_put(tx, '8'));
 	for (i = 0; i < SRATE; i += ARRAY_SIZE(pcm)) {
-		n = dtmf_inband_tx(tx, dig, ARRAY_SIZE(dig));
+		n = test_keys_play(&keys, dig, ARRAY_SIZE(dig));
 		for (j = 0; j < ARRAY_SIZE(pcm); j++) {
 			double s = music(i + j, &seed) / 4;
 
@@ -259,7 +237,6 @@ int test_dtmf_inband_talkoff(void)
 	TEST_STRCMP("8", f.digits);
 
  out:
-	mem_deref(tx);
 	mem_deref(rx);
 
 	return err;

@@ -229,7 +229,7 @@ static int events_check(const struct sent_ev *v, unsigned n)
 
 int test_dtmf_xlate_events(void)
 {
-	struct dtmf_inband_tx *tx = NULL;
+	struct test_keys keys = {"3*", 100, 400, 0, 0, {0}};
 	struct codec *phone = NULL;
 	struct path *p = NULL;
 	struct sent_ev evv[16];
@@ -240,9 +240,6 @@ int test_dtmf_xlate_events(void)
 
 	TEST_CHECK(path_make(&p, -1));
 	TEST_CHECK(codec_alloc(&phone, CODEC_PCMU, 8000, NULL));
-	TEST_CHECK(dtmf_inband_tx_alloc(&tx, 100, 400));
-	TEST_CHECK(dtmf_inband_tx_put(tx, '3'));
-	TEST_CHECK(dtmf_inband_tx_put(tx, '*'));
 
 	/* a peer whose events are at another clock than our stream's
 	 * gets none; at ours, it does */
@@ -257,7 +254,7 @@ int test_dtmf_xlate_events(void)
 
 		memset(pcm, 0, sizeof(pcm));
 		if (k >= 10)
-			(void)dtmf_inband_tx(tx, pcm, FRAME);
+			(void)test_keys_play(&keys, pcm, FRAME);
 		TEST_CHECK(audio_in(p, phone, (uint16_t)k, pcm));
 
 		out = path_tick(p, &len);
@@ -295,7 +292,6 @@ int test_dtmf_xlate_events(void)
 	TEST_EQUALS(naudio * FRAME + nev * DTMF_EVENT_SIZE, s.octets);
 
  out:
-	mem_deref(tx);
 	mem_deref(phone);
 	mem_deref(p);
 
