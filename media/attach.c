@@ -86,7 +86,7 @@ int leg_codec(struct legcodec *lc, const struct leg *leg)
 	/* the a=fmtp its party gave for the codec it uses (relayed as
 	 * is, an offerer's may be that of its first codec: only Opus
 	 * reads it, and only its own parameters) */
-	lc->fmtp = leg->neg.fmtp[0] ? leg->neg.fmtp : NULL;
+	lc->fmtp = leg->neg.fmtp;
 
 	return 0;
 }

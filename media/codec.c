@@ -117,9 +117,10 @@ const struct codec_info *codec_find_pt(uint8_t pt)
  * @param srate PCM rate on our side: the codec's own; Opus also 8000
  *              or 16000 (the rate of the other leg, so that nothing
  *              is resampled)
- * @param fmtp  The a=fmtp the leg's party gave for it, NULL if none;
- *              Opus honours useinbandfec, maxaveragebitrate,
- *              maxplaybackrate and cbr in it
+ * @param fmtp  The a=fmtp the leg's party gave for it (empty: none,
+ *              so RFC 7587's defaults), NULL for no party (then as we
+ *              would like to receive it); Opus honours useinbandfec,
+ *              maxaveragebitrate, maxplaybackrate and cbr in it
  *
  * @return 0 if success, EINVAL for a bad argument, ENOTSUP for a rate
  *         the codec cannot run at

@@ -2,9 +2,14 @@
  * @file jbuf.c  Jitter buffer of the transcode path
  *
  * Packets wait in a ring of fixed slots, placed by their distance from
- * the next sequence number to play (wrap-safe for any ring size); the
- * ring and the payloads are one block from jb_alloc, so jb_put and
- * jb_get (packet thread) never allocate.
+ * the next sequence number to play (wrap-safe for any ring size). The
+ * payloads go one after another, as they come, into a byte room of
+ * their own that wraps around, so a room a few large packets fill
+ * holds many small ones (a buffer of 20 ms G.711 holds 160 bytes a
+ * packet, one of Opus fewer): a put that would overwrite a payload
+ * still held finds no room and the packet is dropped. The ring and the
+ * room are one block from jb_alloc, so jb_put and jb_get (packet
+ * thread) never allocate.
  *
  * Playout starts when `target` packets are held, or when one has waited
  * as many steps as that many would take. A missing packet is reported
@@ -45,14 +50,16 @@ struct slot {
 	uint8_t pt;               /**< Payload type                   */
 	uint16_t seq;             /**< Sequence number                */
 	uint16_t len;             /**< Payload length                 */
+	uint16_t off;             /**< Payload offset in the room     */
 	uint32_t ts;              /**< Timestamp                      */
 };
 
-/** A jitter buffer: the ring, then the payloads, in one block */
+/** A jitter buffer: the ring, then the payloads' room, in one block */
 struct jb {
 	unsigned slots;           /**< Ring size                      */
-	size_t max_payload;       /**< Payload room of a slot         */
-	uint8_t *mem;             /**< Payloads, after the ring       */
+	size_t room;              /**< Bytes of payload it holds      */
+	size_t wpos;              /**< Where the next payload goes    */
+	uint8_t *mem;             /**< The room, after the ring       */
 	bool have;                /**< A source is set:               */
 	uint32_t ssrc;            /**< ... that source                */
 	uint16_t next;            /**< Sequence number to play next   */
@@ -75,28 +82,29 @@ struct jb {
 /**
  * Make a jitter buffer (control thread)
  *
- * @param jbp         Returned buffer
- * @param slots       Packets it can hold (4 .. 256)
- * @param max_payload Largest payload kept (1 .. JB_PAYLOAD_MAX)
+ * @param jbp   Returned buffer
+ * @param slots Packets it can hold (4 .. 256)
+ * @param room  Bytes of payload it can hold at once, whatever the
+ *              packets' sizes (1 .. JB_ROOM_MAX); also the largest
+ *              payload it takes
  *
  * @return 0 if success, otherwise errorcode
  */
-int jb_alloc(struct jb **jbp, unsigned slots, size_t max_payload)
+int jb_alloc(struct jb **jbp, unsigned slots, size_t room)
 {
 	struct jb *jb;
 
-	if (!jbp || slots < 4 || slots > 256 || !max_payload ||
-	    max_payload > JB_PAYLOAD_MAX)
+	if (!jbp || slots < 4 || slots > 256 || !room || room > JB_ROOM_MAX)
 		return EINVAL;
 
 	/* nothing in it to release: no destructor */
-	jb = mem_zalloc(sizeof(*jb) + slots * sizeof(struct slot) +
-			slots * max_payload, NULL);
+	jb = mem_zalloc(sizeof(*jb) + slots * sizeof(struct slot) + room,
+			NULL);
 	if (!jb)
 		return ENOMEM;
 
 	jb->slots = slots;
-	jb->max_payload = max_payload;
+	jb->room = room;
 	jb->mem = (uint8_t *)&jb->slotv[slots];
 	jb->target_max = slots / 2;
 	jb->st.target = TARGET_MIN;
@@ -108,7 +116,26 @@ int jb_alloc(struct jb **jbp, unsigned slots, size_t max_payload)
 
 static uint8_t *slot_data(const struct jb *jb, unsigned i)
 {
-	return &jb->mem[i * jb->max_payload];
+	return &jb->mem[jb->slotv[i].off];
+}
+
+
+/* where a payload of len bytes can go without overwriting one held:
+ * after the last one put, else at the start of the room; -1: nowhere */
+static int room_find(const struct jb *jb, size_t len)
+{
+	size_t off = jb->wpos + len <= jb->room ? jb->wpos : 0;
+	unsigned i;
+
+	for (i = 0; i < jb->slots && len; i++) {
+		const struct slot *s = &jb->slotv[i];
+
+		if (s->used && s->len && off < s->off + s->len &&
+		    s->off < off + len)
+			return -1;
+	}
+
+	return (int)off;
 }
 
 
@@ -148,18 +175,19 @@ static bool fits_before(const struct jb *jb, uint16_t seq)
  * @param h  Its header and payload
  *
  * @return 0 if stored; EALREADY if late or a duplicate (counted),
- *         EMSGSIZE if the payload is too large
+ *         ENOBUFS if the room is full (counted as dropped), EMSGSIZE
+ *         if the payload is larger than the whole room
  */
 int jb_put(struct jb *jb, const struct rtp_hdr *h)
 {
 	struct slot *s;
 	unsigned i;
-	int d;
+	int d, off;
 
 	if (!jb || !h || (!h->payload && h->plen))
 		return EINVAL;
 
-	if (h->plen > jb->max_payload)
+	if (h->plen > jb->room)
 		return EMSGSIZE;
 
 	if (!jb->have || h->ssrc != jb->ssrc) {
@@ -195,6 +223,12 @@ int jb_put(struct jb *jb, const struct rtp_hdr *h)
 		return EALREADY;
 	}
 
+	off = room_find(jb, h->plen);
+	if (off < 0) {
+		++jb->st.dropped;
+		return ENOBUFS;
+	}
+
 	if (jb->dry) {
 		jb->dry = false;
 		if (!h->marker) {
@@ -210,9 +244,11 @@ int jb_put(struct jb *jb, const struct rtp_hdr *h)
 	s->pt = h->pt;
 	s->seq = h->seq;
 	s->len = (uint16_t)h->plen;
+	s->off = (uint16_t)off;
 	s->ts = h->ts;
 	if (h->plen)
 		memcpy(slot_data(jb, i), h->payload, h->plen);
+	jb->wpos = (size_t)off + h->plen;
 
 	if ((int16_t)(h->seq - jb->top) > 0)
 		jb->top = h->seq;

@@ -10,7 +10,7 @@
 struct rtp_hdr;
 
 enum {
-	JB_PAYLOAD_MAX = 1500,    /**< Largest payload a slot can be  */
+	JB_ROOM_MAX = 16384,      /**< Largest room for payloads      */
 };
 
 /** What a playout step got */
@@ -27,7 +27,8 @@ struct jb_stat {
 	uint64_t lost;            /**< Frames reported lost           */
 	uint64_t late;            /**< Came after their turn, dropped */
 	uint64_t dup;             /**< Came twice, dropped            */
-	uint64_t dropped;         /**< Dropped to cut the delay       */
+	uint64_t dropped;         /**< Dropped to cut the delay, or
+				       for want of room               */
 	uint64_t underruns;       /**< Ran dry within a talkspurt     */
 	uint64_t resets;          /**< New source or sequence jump    */
 	unsigned depth;           /**< Packets held now               */
@@ -36,7 +37,7 @@ struct jb_stat {
 
 struct jb;
 
-int  jb_alloc(struct jb **jbp, unsigned slots, size_t max_payload);
+int  jb_alloc(struct jb **jbp, unsigned slots, size_t room);
 int  jb_put(struct jb *jb, const struct rtp_hdr *h);
 enum jb_res jb_get(struct jb *jb, uint8_t *out, size_t *len,
 		   struct rtp_hdr *h);

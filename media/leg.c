@@ -18,6 +18,7 @@
 #include <re.h>
 #include "relay.h"
 #include "codec.h"
+#include "jbuf.h"
 
 #define DEBUG_MODULE "leg"
 #define DEBUG_LEVEL 6
@@ -484,10 +485,10 @@ int leg_media(struct leg *offerer, struct leg *answerer,
 	pl_set_str(&fa, answerer->neg.fmtp);
 	err = codec_alloc(&co, xc->codec_offerer,
 			  codec_rate(xc->codec_offerer, xc->codec_answerer),
-			  fo.l ? &fo : NULL);
+			  &fo);
 	err = err ? err : codec_alloc(&ca, xc->codec_answerer,
 			  codec_rate(xc->codec_answerer, xc->codec_offerer),
-			  fa.l ? &fa : NULL);
+			  &fa);
 	if (err)
 		goto out;
 
@@ -533,9 +534,10 @@ int leg_encode(struct odict *o, const struct leg *leg)
 	char local[64], remote[64];
 	uint64_t last, now = now_ms();
 	struct rtpstat_sum sum;
-	struct odict *q = NULL;
+	struct odict *q = NULL, *jo = NULL;
+	struct jb_stat jst;
 	struct sa rem;
-	bool latched;
+	bool latched, transcoded;
 	int err;
 
 	if (!o || !leg)
@@ -545,6 +547,9 @@ int leg_encode(struct odict *o, const struct leg *leg)
 	rem = l->rtp.remote;
 	latched = l->rtp.latched;
 	rtpstat_summary(&l->stat, &sum);
+	transcoded = l->path != NULL;
+	if (transcoded)
+		path_jb_stats(l->path, &jst);
 	pthread_mutex_unlock(&l->mtx);
 
 	last = atomic_load_explicit(&l->last_rx, memory_order_relaxed);
@@ -592,8 +597,26 @@ int leg_encode(struct odict *o, const struct leg *leg)
 		goto out;
 	err  = rtpstat_encode(q, &sum);
 	err |= odict_entry_add(o, "quality", ODICT_OBJECT, q);
+	if (err || !transcoded)
+		goto out;
+
+	/* what the party's audio went through before the peer heard it */
+	err = odict_alloc(&jo, 8);
+	if (err)
+		goto out;
+	err  = odict_entry_add(jo, "played", ODICT_INT, (int64_t)jst.played);
+	err |= odict_entry_add(jo, "concealed", ODICT_INT, (int64_t)jst.lost);
+	err |= odict_entry_add(jo, "late", ODICT_INT, (int64_t)jst.late);
+	err |= odict_entry_add(jo, "dropped", ODICT_INT,
+			       (int64_t)jst.dropped);
+	err |= odict_entry_add(jo, "underruns", ODICT_INT,
+			       (int64_t)jst.underruns);
+	err |= odict_entry_add(jo, "depth", ODICT_INT, (int64_t)jst.depth);
+	err |= odict_entry_add(jo, "target", ODICT_INT, (int64_t)jst.target);
+	err |= odict_entry_add(o, "jitter_buffer", ODICT_OBJECT, jo);
 
  out:
+	mem_deref(jo);
 	mem_deref(q);
 
 	return err;

@@ -237,7 +237,7 @@ static int member_media(struct member *mb, const struct legcodec *lc,
 		pl_set_str(&fmtp, lc->fmtp);
 		err = codec_alloc(&dec, lc->codec, lc->codec == CODEC_OPUS ?
 				  m->srate : codec_info(lc->codec)->srate,
-				  fmtp.l ? &fmtp : NULL);
+				  &fmtp);
 
 		memset(&cfg, 0, sizeof(cfg));
 		cfg.dec = dec;

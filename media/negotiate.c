@@ -143,16 +143,17 @@ static bool codec_listed(const struct legneg *neg, int codec)
 }
 
 
-static bool decodable(const struct legneg *neg)
+/* the offerer's preferred codec the relay can decode */
+static const struct legfmt *first_decodable(const struct legneg *neg)
 {
 	unsigned i;
 
 	for (i = 0; i < neg->fmtc; i++) {
-		if (neg->fmtv[i].codec >= 0)
-			return true;
+		if (neg->fmtv[i].codec >= 0 && !neg->fmtv[i].dtmf)
+			return &neg->fmtv[i];
 	}
 
-	return false;
+	return NULL;
 }
 
 
@@ -178,8 +179,13 @@ static int free_pt(const struct legneg *offerer, const struct legneg *to,
 }
 
 
+/* a codec we transcode to, facing one of rate `partner` on the other
+ * side: Opus says it plays and captures no wider band than that
+ * (RFC 7587 maxplaybackrate, sprop-maxcapturerate), so that the
+ * party's encoder spends no bits, and we no decoding, on audio the
+ * other party cannot hear */
 static int rtpmap_print(struct mbuf *mb, const struct codec_info *ci,
-			uint8_t pt)
+			uint8_t pt, uint32_t partner)
 {
 	int err;
 
@@ -187,10 +193,22 @@ static int rtpmap_print(struct mbuf *mb, const struct codec_info *ci,
 	if (!err && ci->channels > 1)
 		err = mbuf_printf(mb, "/%u", ci->channels);
 	err = err ? err : mbuf_write_u8(mb, '\n');
-	if (!err && ci->fmtp)
-		err = mbuf_printf(mb, "a=fmtp:%u %s\n", pt, ci->fmtp);
+	if (err || !ci->fmtp)
+		return err;
 
-	return err;
+	err = mbuf_printf(mb, "a=fmtp:%u %s", pt, ci->fmtp);
+	if (!err && ci->id == CODEC_OPUS && partner < ci->srate)
+		err = mbuf_printf(mb, ";maxplaybackrate=%u"
+				  ";sprop-maxcapturerate=%u", partner, partner);
+
+	return err ? err : mbuf_write_u8(mb, '\n');
+}
+
+
+/* the PCM rate of a codec of ours */
+static uint32_t codec_srate_of(int codec)
+{
+	return codec_info((enum codec_id)codec)->srate;
 }
 
 
@@ -262,6 +280,7 @@ int negotiate_offer(struct leg *from, struct leg *to,
 		    const struct sdpaudio *au, enum srtp_mode mode,
 		    struct sdpedit *e, struct mbuf *fmts, struct mbuf *attrs)
 {
+	const struct legfmt *mine;
 	struct legneg *on, *tn;
 	unsigned i;
 	int err;
@@ -300,7 +319,9 @@ int negotiate_offer(struct leg *from, struct leg *to,
 		sdpedit_keep(e, au->fmtv[i].pt);
 	}
 
-	for (i = 0; i < ARRAY_SIZE(addv) && decodable(on) && !err; i++) {
+	/* what is added is transcoded from the offerer's first codec */
+	mine = first_decodable(on);
+	for (i = 0; i < ARRAY_SIZE(addv) && mine && !err; i++) {
 		const struct codec_info *ci = codec_info(addv[i]);
 		struct legfmt *lf;
 		int pt;
@@ -318,7 +339,8 @@ int negotiate_offer(struct leg *from, struct leg *to,
 		lf->dtmf = false;
 
 		err = mbuf_printf(fmts, " %u", pt);
-		err = err ? err : rtpmap_print(attrs, ci, (uint8_t)pt);
+		err = err ? err : rtpmap_print(attrs, ci, (uint8_t)pt,
+					       codec_srate_of(mine->codec));
 	}
 
 	err = err ? err : keys_offer(tn, mode, attrs);
@@ -344,20 +366,6 @@ static const struct sdpfmt *first_codec(const struct sdpaudio *au)
 	for (i = 0; i < au->fmtc; i++) {
 		if (!is_dtmf(&au->fmtv[i]))
 			return &au->fmtv[i];
-	}
-
-	return NULL;
-}
-
-
-/* the offerer's preferred codec the relay can decode */
-static const struct legfmt *first_decodable(const struct legneg *neg)
-{
-	unsigned i;
-
-	for (i = 0; i < neg->fmtc; i++) {
-		if (neg->fmtv[i].codec >= 0 && !neg->fmtv[i].dtmf)
-			return &neg->fmtv[i];
 	}
 
 	return NULL;
@@ -514,7 +522,8 @@ int negotiate_answer(struct leg *from, struct leg *to,
 		/* the offerer keeps its events: crossing or translated */
 		err = mbuf_printf(fmts, "%u", mine->pt);
 		err = err ? err : rtpmap_print(attrs, codec_info(mine->codec),
-					       mine->pt);
+					       mine->pt,
+					       codec_srate_of(theirs->codec));
 		if (!err && on->te)
 			err = mbuf_printf(fmts, " %u", on->te_pt);
 		if (!err && on->te)

@@ -56,10 +56,14 @@ enum {
 	PCM_MAX       = 960,    /**< 60 ms at 16 kHz: the most the
 				     PCM side runs at (Opus takes the
 				     other leg's rate)              */
-	FIFO_MAX      = PCM_MAX + 640, /**< A frame, and 20 ms over */
+	FRAME_MAX_MS  = 60,     /**< Longest frame decoded (a=ptime
+				     beyond: concealed)             */
+	RESAMP_SLACK  = 8,      /**< A resampled frame's few samples
+				     more or less                   */
 	JB_SLOTS      = 10,     /**< Jitter buffer packets (its
 				     delay grows to half of them)   */
-	JB_PAYLOAD    = 480,    /**< Largest payload: 60 ms G.711   */
+	JB_ROOM       = 1920,   /**< Their payloads: twelve of 20 ms
+				     G.711, four of 60 ms           */
 	TONE_SLACK_MS = 120,    /**< A key's tone is held this long
 				     past its event's last duration */
 	TE_PKT_SIZE   = RTP_HDR_SIZE + DTMF_EVENT_SIZE,
@@ -105,11 +109,13 @@ struct path {
 	uint32_t pkts;            /**< Packets sent (RTCP SR)         */
 	uint32_t octets;          /**< Their payload octets           */
 	size_t last_n;            /**< Samples of the last frame      */
+	size_t frame_max;         /**< Most samples a frame decodes to */
 	size_t fifo_n;            /**< Samples waiting to be encoded  */
+	size_t fifo_max;          /**< Room: 20 ms, and a frame over  */
 	uint32_t pcm_rate;        /**< Of the FIFO: the encoder's, or
 				       without one the rate path_pcm
 				       gives (a mixer's)              */
-	int16_t fifo[FIFO_MAX];   /**< At the encoder's rate          */
+	int16_t fifo[];           /**< At the encoder's rate          */
 };
 
 /* the working buffers of a tick: one set per packet thread, not per
@@ -118,6 +124,7 @@ static _Thread_local int16_t tick_pcm[PCM_MAX];   /* decoded frame  */
 static _Thread_local int16_t tick_rpcm[PCM_MAX];  /* resampled      */
 static _Thread_local int16_t tick_pcm8[PCM_MAX];  /* 8 kHz, in-band */
 static _Thread_local uint8_t tick_pkt[12 + PAYLOAD_MAX]; /* to send */
+static _Thread_local uint8_t tick_payload[JB_ROOM];      /* to decode */
 static _Thread_local uint8_t tick_te[TE_PKT_SIZE];        /* event   */
 
 
@@ -158,13 +165,23 @@ static void digit_handler(char digit, void *arg)
 int path_alloc(struct path **pp, const struct path_cfg *cfg)
 {
 	uint32_t in_rate, out_rate;
+	size_t frame_max, fifo_max;
 	struct path *p;
 	int err = 0;
 
 	if (!pp || !cfg || !cfg->dec || (!cfg->enc && !cfg->rate))
 		return EINVAL;
 
-	p = mem_zalloc(sizeof(*p), destructor);
+	/* the FIFO holds what is short of 20 ms, and a whole frame */
+	in_rate = codec_srate(cfg->dec);
+	out_rate = cfg->enc ? codec_srate(cfg->enc) : cfg->rate;
+	frame_max = min((size_t)in_rate * FRAME_MAX_MS / 1000,
+			(size_t)PCM_MAX);
+	fifo_max = (size_t)out_rate * TICK_MS / 1000 +
+		frame_max * out_rate / in_rate + RESAMP_SLACK;
+
+	p = mem_zalloc(sizeof(*p) + fifo_max * sizeof(p->fifo[0]),
+		       destructor);
 	if (!p)
 		return ENOMEM;
 
@@ -179,15 +196,15 @@ int path_alloc(struct path **pp, const struct path_cfg *cfg)
 	p->seq = rand_u16();
 	p->ts = rand_u32();
 
-	in_rate = codec_srate(cfg->dec);
-	out_rate = cfg->enc ? codec_srate(cfg->enc) : cfg->rate;
 	p->pcm_rate = out_rate;
 	p->last_n = in_rate * TICK_MS / 1000;
+	p->frame_max = frame_max;
+	p->fifo_max = fifo_max;
 
 	if (in_rate != out_rate)
 		err = resamp_alloc(&p->rs, in_rate, out_rate);
 	if (!err)
-		err = jb_alloc(&p->jb, JB_SLOTS, JB_PAYLOAD);
+		err = jb_alloc(&p->jb, JB_SLOTS, JB_ROOM);
 	if (!err && cfg->te_in < 0)
 		err = dtmf_inband_rx_alloc(&p->inband, digit_handler, p);
 	if (!err && cfg->te_in < 0 && in_rate != 8000)
@@ -363,16 +380,16 @@ static void tone_put(struct path *p, int16_t *pcm, size_t n)
 /* one frame from the jitter buffer into the FIFO; false: none yet */
 static bool frame_pull(struct path *p)
 {
-	uint8_t payload[JB_PAYLOAD];
 	const uint8_t *next = NULL;
-	size_t len = sizeof(payload), n = PCM_MAX, next_len = 0;
+	size_t len = sizeof(tick_payload), n = p->frame_max, next_len = 0;
 	size_t out_n = PCM_MAX;
 	int16_t *src = tick_pcm;
 
-	switch (jb_get(p->jb, payload, &len, NULL)) {
+	switch (jb_get(p->jb, tick_payload, &len, NULL)) {
 
 	case JB_OK:
-		if (codec_decode(p->dec, tick_pcm, &n, payload, len) || !n) {
+		if (codec_decode(p->dec, tick_pcm, &n, tick_payload, len) ||
+		    !n) {
 			n = p->last_n;
 			(void)codec_conceal(p->dec, tick_pcm, n, NULL, 0);
 		}
@@ -407,7 +424,7 @@ static bool frame_pull(struct path *p)
 		n = out_n;
 	}
 
-	n = min(n, (size_t)FIFO_MAX - p->fifo_n);
+	n = min(n, p->fifo_max - p->fifo_n);
 	memcpy(&p->fifo[p->fifo_n], src, n * sizeof(int16_t));
 	p->fifo_n += n;
 
@@ -604,6 +621,18 @@ bool path_sender(const struct path *p, struct rtcp_sender *s,
 	s->octets = p->octets;
 
 	return p->pkts != 0;
+}
+
+
+/**
+ * Read the counters of the path's jitter buffer (under leg->mtx)
+ *
+ * @param p  Path
+ * @param st Counters out
+ */
+void path_jb_stats(const struct path *p, struct jb_stat *st)
+{
+	jb_stats(p->jb, st);
 }
 
 

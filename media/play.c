@@ -100,7 +100,7 @@ static int play_alloc(struct play **pp, const struct legcodec *lc,
 	if (lc) {
 		pl_set_str(&fmtp, lc->fmtp);
 		err = codec_alloc(&p->enc, lc->codec, rate,
-				  fmtp.l ? &fmtp : NULL);
+				  &fmtp);
 		p->pt = lc->pt;
 	}
 	if (!err && src_rate != rate)

@@ -134,7 +134,7 @@ static int rec_make(struct rec **rp, const struct legcodec *lc,
 		r->pt = lc->pt;
 		pl_set_str(&fmtp, lc->fmtp);
 		err = codec_alloc(&r->dec, lc->codec, r->srate,
-				  fmtp.l ? &fmtp : NULL);
+				  &fmtp);
 	}
 	err = err ? err : str_dup(&r->file, file);
 	if (err)

@@ -292,6 +292,7 @@ struct leg {
 	_Atomic uint64_t dropped;    /**< Packets not accepted        */
 	_Atomic uint64_t last_rx;    /**< now_ms() of last, 0: none   */
 
+	unsigned phase;           /**< Its ticks' turn (worker mtx)   */
 	struct leg *wnext;        /**< Worker's leg list (worker mtx) */
 	struct leg *wprev;        /**< Worker's leg list (worker mtx) */
 	bool timeout_sent;        /**< Owning packet thread only      */
@@ -331,7 +332,7 @@ struct rec;
 struct legcodec {
 	int codec;                /**< enum codec_id                  */
 	uint8_t pt;               /**< Its payload type               */
-	const char *fmtp;         /**< Its party's a=fmtp, or NULL    */
+	const char *fmtp;         /**< Its party's a=fmtp ("": none) */
 };
 
 int  play_file(struct play **pp, const struct legcodec *lc,
@@ -374,6 +375,7 @@ struct rec *leg_rec_take(struct leg *leg);
 
 struct path;
 struct codec;
+struct jb_stat;
 
 /** What a transcode path is made of */
 struct path_cfg {
@@ -399,6 +401,7 @@ int  path_dtmf(struct path *p, uint32_t clock_in, int pt_out,
 	       uint32_t clock_out);
 bool path_sender(const struct path *p, struct rtcp_sender *s,
 		 uint64_t now_ntp);
+void path_jb_stats(const struct path *p, struct jb_stat *st);
 void fwd_totals(const struct fwd *fwd, uint64_t *packets, uint64_t *dropped);
 
 

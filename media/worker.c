@@ -15,12 +15,16 @@
  * what became safe to free.
  *
  * Transcoding and players: while a thread has legs with a transcode
- * path or a player it wakes every 20 ms (the ticks are kept on a fixed
- * grid, so the frames go out evenly) and plays out one frame of each
+ * path or a player it plays out one frame of each every 20 ms
  * (fwd_tick), and sends the RTCP reports of transcoded legs that are
  * due (report_tick). A player that has ended is reported as MQ_PLAYED.
- * Mixers are ticked alike, after the legs, while they exist (one in
- * npaths each; MQ_MIXER_PLAYED for a player that ended in one).
+ * The legs take turns in PHASES groups, one every 20 ms / PHASES (the
+ * ticks are kept on a fixed grid, so the frames go out evenly): at a
+ * hundred Opus calls a single 20 ms tick would encode for 10 ms at
+ * once, while the packets it has to play next wait unread, and the
+ * jitter buffers run dry. Mixers are ticked alike, in the first
+ * group, while they exist (one in npaths each; MQ_MIXER_PLAYED for a
+ * player that ended in one).
  *
  * RTP timeout: a thread scans its legs when the earliest possible
  * timeout is due (and sleeps otherwise; nothing polls when idle). A
@@ -46,6 +50,8 @@ enum {
 	EVENTS_MAX   = 64,    /**< Events per epoll_wait           */
 	RETRY_MS     = 20,    /**< Retry a full mqueue after       */
 	TICK_MS      = 20,    /**< Transcode frame interval        */
+	PHASES       = 4,     /**< Groups of legs ticked in turn   */
+	PHASE_MS     = TICK_MS / PHASES, /**< Between two groups   */
 };
 
 enum mq_id {
@@ -76,7 +82,9 @@ struct worker {
 	_Atomic uint32_t npaths;  /**< Its legs with a transcode path
 				       or a player, and its mixers
 				       (ticked)                       */
-	uint64_t next_tick;       /**< Thread only: next 20 ms tick   */
+	unsigned phase_next;      /**< Group of the next leg (mtx)    */
+	unsigned phase;           /**< Thread only: group ticked next */
+	uint64_t next_tick;       /**< Thread only: when              */
 	uint64_t next_scan;       /**< Thread only: next timeout scan */
 	bool retry;               /**< Thread only: mqueue was full   */
 };
@@ -147,22 +155,26 @@ static void scan(struct worker *w, uint64_t now)
 
 static void tick(struct worker *w, uint64_t now)
 {
+	unsigned phase = w->phase;
 	struct leg *leg;
 	struct le *le;
 
 	/* late by more than a few ticks (a stall): start a new grid */
-	w->next_tick += TICK_MS;
+	w->next_tick += PHASE_MS;
 	if (w->next_tick + 5 * TICK_MS < now)
-		w->next_tick = now + TICK_MS;
+		w->next_tick = now + PHASE_MS;
+	w->phase = (phase + 1) % PHASES;
 
 	pthread_mutex_lock(&w->mtx);
 
 	for (leg = w->legs; leg; leg = leg->wnext) {
+		if (leg->phase != phase)
+			continue;
 		fwd_tick(w->fwd, leg);
 		report_tick(leg, now);
 	}
 
-	for (le = list_head(&w->mixers); le; le = le->next)
+	for (le = list_head(&w->mixers); le && !phase; le = le->next)
 		mixer_tick(le->data, w->fwd);
 
 	pthread_mutex_unlock(&w->mtx);
@@ -178,7 +190,7 @@ static int wait_ms(struct worker *w, uint64_t now)
 
 	if (atomic_load_explicit(&w->npaths, memory_order_relaxed)) {
 		if (!w->next_tick)
-			w->next_tick = now + TICK_MS;
+			w->next_tick = now + PHASE_MS;
 		next = min(next, w->next_tick);
 	}
 	else {
@@ -494,6 +506,7 @@ int worker_add(struct worker *w, struct leg *leg)
 		return EINVAL;
 
 	pthread_mutex_lock(&w->mtx);
+	leg->phase = w->phase_next++ % PHASES;
 	leg->wprev = NULL;
 	leg->wnext = w->legs;
 	if (w->legs)

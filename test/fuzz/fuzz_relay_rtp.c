@@ -38,7 +38,8 @@ enum {
 	OUR_SSRC  = 0x5eed,       /**< Our stream, as reports name it */
 	RING      = 7,            /**< Jitter buffer: not a power of two
 				       (wrap cases), target up to 3   */
-	ROOM      = 48,           /**< Payload it keeps               */
+	ROOM      = 160,          /**< Payload bytes it holds, shared:
+				       a few large packets fill it    */
 };
 
 /** The paths and contexts every input goes through */

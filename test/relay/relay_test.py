@@ -305,7 +305,8 @@ def test_relay(ctl):
     added = ("a=rtpmap:8 PCMA/8000\r\n"
              "a=rtpmap:9 G722/8000\r\n"
              "a=rtpmap:111 opus/48000/2\r\n"
-             "a=fmtp:111 useinbandfec=1\r\n")
+             "a=fmtp:111 useinbandfec=1;maxplaybackrate=8000;"
+             "sprop-maxcapturerate=8000\r\n")
     check(r["sdp"] == offer.replace("m=audio %d RTP/AVP 0 101" % a.port,
                                     "m=audio %d RTP/AVP 0 101 8 9 111" % pb)
           + added,
@@ -1010,6 +1011,17 @@ def test_rtcp_transcoded(ctl):
           " (%s)" % qa)
     check("rtt_ms" not in leg_of(q, "b").get("quality", {"rtt_ms": 0}),
           "query: no round trip for B, which sent no report")
+    # A's 6th packet of each 10 never came: each was concealed once
+    # (the buffer has long run dry: nothing is pending)
+    ja = leg_of(q, "a").get("jitter_buffer", {})
+    jb = leg_of(q, "b").get("jitter_buffer", {})
+    gaps = len([i for i in range(max(sent) + 1) if i not in sent])
+    check(ja.get("concealed") == gaps and ja.get("played") == len(sent) and
+          ja.get("late") == 0 and ja.get("depth") == 0,
+          "query: A's jitter buffer played %d and concealed the %d"
+          " missing (%s)" % (len(sent), gaps, ja))
+    check(jb.get("concealed") == 0 and jb.get("played", 0) >= 90,
+          "query: B's jitter buffer played all, concealed none (%s)" % jb)
     r = ctl.request("delete", call="q1")
     check("rtt_ms" in leg_of(r, "a").get("quality", {}),
           "delete: the legs' quality has the round trip too")

@@ -70,6 +70,7 @@ static const struct test testv[] = {
 	TEST(test_report_rtt),
 	TEST(test_report_srtcp),
 	TEST(test_jbuf_order),
+	TEST(test_jbuf_room),
 	TEST(test_jbuf_loss),
 	TEST(test_jbuf_adapt),
 	TEST(test_dtmf_event_rx),

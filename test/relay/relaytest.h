@@ -69,6 +69,7 @@ int test_report_block(void);
 int test_report_rtt(void);
 int test_report_srtcp(void);
 int test_jbuf_order(void);
+int test_jbuf_room(void);
 int test_jbuf_loss(void);
 int test_jbuf_adapt(void);
 int test_dtmf_event_rx(void);

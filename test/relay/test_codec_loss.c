@@ -196,6 +196,10 @@ int test_codec_conceal(void)
 	TEST_CHECK(fec_onset("useinbandfec=0", &without));
 	TEST_ASSERT(with > AMP / 4 && without < with / 4);
 
+	/* a party that said nothing takes none (RFC 7587's default) */
+	TEST_CHECK(fec_onset("", &without));
+	TEST_ASSERT(without < with / 4);
+
 	/* libopus must be told a whole number of 2.5 ms */
 	TEST_CHECK(codec_alloc(&c, CODEC_OPUS, 8000, NULL));
 	TEST_EQUALS(EINVAL, codec_conceal(c, out, 150, NULL, 0));

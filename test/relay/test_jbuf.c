@@ -69,7 +69,7 @@ int test_jbuf_order(void)
 	TEST_EQUALS(EINVAL, jb_alloc(&jb, 3, 64));
 	TEST_EQUALS(EINVAL, jb_alloc(&jb, 257, 64));
 	TEST_EQUALS(EINVAL, jb_alloc(&jb, 16, 0));
-	TEST_EQUALS(EINVAL, jb_alloc(&jb, 16, JB_PAYLOAD_MAX + 1));
+	TEST_EQUALS(EINVAL, jb_alloc(&jb, 16, JB_ROOM_MAX + 1));
 	TEST_CHECK(jb_alloc(&jb, 16, 64));
 
 	memset(&h, 0, sizeof(h));
@@ -145,6 +145,92 @@ int test_jbuf_order(void)
  out:
 	mem_deref(jb);
 	mem_deref(jb6);
+
+	return err;
+}
+
+
+/* a packet of seq whose payload is len bytes of its low byte */
+static int put_sized(struct jb *jb, uint16_t seq, size_t len)
+{
+	uint8_t payload[128];
+	struct rtp_hdr h;
+
+	if (len > sizeof(payload))
+		return EINVAL;
+
+	memset(payload, seq & 0xff, len);
+	memset(&h, 0, sizeof(h));
+	h.seq = seq;
+	h.ssrc = 9;
+	h.payload = payload;
+	h.plen = len;
+
+	return jb_put(jb, &h);
+}
+
+
+/* the payloads share one room: many small ones, fewer large ones; a
+ * packet finding no room is dropped, and the room is used again, round
+ * and round, as packets are played */
+int test_jbuf_room(void)
+{
+	struct jb *jb = NULL;
+	struct jb_stat st;
+	uint8_t out[64];
+	struct rtp_hdr h;
+	uint16_t s;
+	size_t len, i;
+	int err = 0;
+
+	TEST_CHECK(jb_alloc(&jb, 16, 100));
+
+	/* twelve of 8 bytes fit where four of 25 do */
+	for (s = 0; s < 12; s++)
+		TEST_CHECK(put_sized(jb, s, 8));
+	jb_stats(jb, &st);
+	TEST_EQUALS(12, st.depth);
+
+	for (s = 0; s < 12; s++) {
+		len = sizeof(out);
+		TEST_EQUALS(JB_OK, jb_get(jb, out, &len, &h));
+		TEST_EQUALS(s, h.seq);
+		TEST_EQUALS(8, len);
+	}
+
+	/* 96 bytes were used: the next goes to the start again */
+	for (s = 12; s < 16; s++)
+		TEST_CHECK(put_sized(jb, s, 25));
+	TEST_EQUALS(ENOBUFS, put_sized(jb, 16, 25));
+	jb_stats(jb, &st);
+	TEST_EQUALS(4, st.depth);
+	TEST_EQUALS(1, st.dropped);
+
+	/* played in turn, each with its own bytes, the room reused
+	 * (some 50 rounds of it) */
+	for (s = 12; s < 200; s++) {
+		len = sizeof(out);
+		TEST_EQUALS(JB_OK, jb_get(jb, out, &len, &h));
+		TEST_EQUALS(s, h.seq);
+		TEST_EQUALS(25, len);
+		for (i = 0; i < len; i++)
+			TEST_EQUALS(s & 0xff, out[i]);
+		/* the one refused goes in now, then one a step behind
+		 * (held two deeper than its target, the buffer would
+		 * drop one to cut the delay) */
+		if (s == 12)
+			TEST_CHECK(put_sized(jb, 16, 25));
+		else if (s >= 14)
+			TEST_CHECK(put_sized(jb, (uint16_t)(s + 3), 25));
+	}
+	jb_stats(jb, &st);
+	TEST_EQUALS(1, st.dropped);
+
+	/* larger than the whole room */
+	TEST_EQUALS(EMSGSIZE, put_sized(jb, 300, 101));
+
+ out:
+	mem_deref(jb);
 
 	return err;
 }

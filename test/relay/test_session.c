@@ -179,6 +179,18 @@ int test_session_offer(void)
 	TEST_ASSERT(has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
 	TEST_ASSERT(has_line(f.mb, "a=sendrecv"));
 
+	/* the Opus added is heard and fed by a narrowband party: B need
+	 * not send a wider band */
+	TEST_ASSERT(has_line(f.mb, "a=fmtp:111 useinbandfec=1;"
+			     "maxplaybackrate=8000;sprop-maxcapturerate=8000"));
+
+	/* ... by a wideband one: 16 kHz */
+	TEST_CHECK(offer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
+			 "m=audio 4000 RTP/AVP 9\r\n"));
+	TEST_ASSERT(has_line(f.mb, "a=fmtp:111 useinbandfec=1;"
+			     "maxplaybackrate=16000;"
+			     "sprop-maxcapturerate=16000"));
+
 	/* SRTP ends at the relay: A's key stays here, B gets the relay's
 	 * own keys, one per suite, in the profile A used */
 	TEST_CHECK(offer(&f, offer_srtp));
@@ -249,6 +261,18 @@ int test_session_answer(void)
 
 	/* each side's MOS counts its own codec's loss impairment */
 	TEST_ASSERT(f.b->stat.bpl != f.a->stat.bpl);
+
+	/* an Opus offerer answered in Opus for a PCMU answerer: told the
+	 * band it will be heard in */
+	TEST_CHECK(offer(&f, "v=0\r\nc=IN IP4 127.0.0.1\r\n"
+			 "m=audio 4000 RTP/AVP 111\r\n"
+			 "a=rtpmap:111 opus/48000/2\r\n"));
+	TEST_CHECK(answer(&f, answer_pcmu));
+	TEST_ASSERT(has_line(f.mb, "a=rtpmap:111 opus/48000/2"));
+	TEST_ASSERT(has_line(f.mb, "a=fmtp:111 useinbandfec=1;"
+			     "maxplaybackrate=8000;sprop-maxcapturerate=8000"));
+	TEST_EQUALS(CODEC_OPUS, f.a->codec);
+	TEST_EQUALS(CODEC_PCMU, f.b->codec);
 
 	/* back to a common codec: the paths go */
 	TEST_CHECK(offer(&f, offer_pcmu));
