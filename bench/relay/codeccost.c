@@ -52,7 +52,7 @@ static const struct cfg cfgv[] = {
 	{CODEC_PCMU,  8000, "PCMU"},
 	{CODEC_PCMA,  8000, "PCMA"},
 	{CODEC_G722, 16000, "G722"},
-	{CODEC_OPUS,  8000, "opus 8k c5"},
+	{CODEC_OPUS,  8000, "opus 8k c2"},
 	{CODEC_OPUS, 16000, "opus 16k c5"},
 	{CODEC_OPUS, 48000, "opus 48k c10"},
 };

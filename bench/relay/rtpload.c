@@ -122,7 +122,7 @@ struct stream {
 	int paylen;
 	uint64_t sent_win, recv_win;
 	int off_known;
-	uint16_t seq_off;
+	uint16_t seq_off, seq_first; /* transcoded: first sent maps to first heard */
 	uint16_t ring_seq[RING];
 	uint8_t ring_win[RING];
 	uint64_t ring_t[RING]; /* CLOCK_REALTIME send stamps */
@@ -572,7 +572,9 @@ static void got(struct gthr *t, int side, unsigned char *b, int len,
 	} else {
 		uint16_t rseq = get16(b + 2);
 		if (!s->off_known) {
-			s->seq_off = (uint16_t)(rseq - (uint16_t)(s->seq - 1));
+			/* the relay's jitter buffer plays the first packet it got
+			 * first, tens of ms after it came: not the latest sent */
+			s->seq_off = (uint16_t)(rseq - s->seq_first);
 			s->off_known = 1;
 		}
 		uint16_t q = (uint16_t)(rseq - s->seq_off);
@@ -867,7 +869,7 @@ static void sdp_of(char *out, size_t max, int port, const char *cod, int srtp_si
 	const char *m, *rtpmap;
 	if (!strcmp(cod, "opus")) {
 		m = "111";
-		rtpmap = "a=rtpmap:111 opus/48000/2\r\n";
+		rtpmap = "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 useinbandfec=1\r\n"; /* as linphone */
 	} else if (!strcmp(cod, "g722")) {
 		m = "9";
 		rtpmap = "a=rtpmap:9 G722/8000\r\n";
@@ -950,6 +952,63 @@ static void ctl_stats(void)
 	relay_stats[1] = json_int(line, "dropped");
 }
 
+/* the relay's jitter-buffer counters, summed over every call's legs: a
+ * concealed frame arrives like any other, only the relay knows it was
+ * made up (transcoded runs) */
+enum { JB_PLAYED, JB_CONCEALED, JB_LATE, JB_DROPPED, JB_UNDERRUNS, JB_N };
+static const char *const jb_keys[JB_N] = {"played", "concealed", "late", "dropped", "underruns"};
+
+static void ctl_jb(long long sum[JB_N])
+{
+	static char req[256], line[16384];
+	memset(sum, 0, JB_N * sizeof sum[0]);
+	for (int base = 0; base < calls_made; base += 64) {
+		int cnt = calls_made - base < 64 ? calls_made - base : 64;
+		unsigned first = ctl_id + 1;
+		for (int c = base; c < base + cnt; c++) {
+			int n = snprintf(req, sizeof req, "{\"id\":%u,\"command\":\"query\",\"call\":\"%s-%d\"}\n",
+					 ++ctl_id, bench_tag, c);
+			ctl_send(req, (size_t)n);
+		}
+		for (unsigned id = first; id <= ctl_id; id++) {
+			ctl_reply(id, line, sizeof line);
+			for (const char *p = line; (p = strstr(p, "\"jitter_buffer\":")); p++)
+				for (int k = 0; k < JB_N; k++)
+					sum[k] += json_int(p, jb_keys[k]);
+		}
+	}
+}
+
+#ifdef HAVE_OPUS
+/* B's Opus frame, as a phone running libopus makes it: 48 kHz, in no
+ * wider band than the relay said it plays (maxplaybackrate) */
+static void opus_frame(long maxplayback)
+{
+	int err;
+	OpusEncoder *enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+	if (!enc)
+		die("opus_encoder_create: %d", err);
+	opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000));
+	if (maxplayback > 0)
+		opus_encoder_ctl(enc, OPUS_SET_MAX_BANDWIDTH(maxplayback <= 8000 ? OPUS_BANDWIDTH_NARROWBAND :
+							       maxplayback <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND :
+							       maxplayback <= 16000 ? OPUS_BANDWIDTH_WIDEBAND :
+							       maxplayback <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND :
+							       OPUS_BANDWIDTH_FULLBAND));
+	opus_int16 pcm[960];
+	for (int i = 0; i < 960; i++)
+		pcm[i] = (opus_int16)(8000 * ((i / 24) % 2 ? 1 : -1)); /* 1 kHz square */
+	for (int r = 0; r < 5; r++) /* settle the encoder */
+		opus_len = opus_encode(enc, pcm, 960, opus_payload, sizeof opus_payload);
+	opus_encoder_destroy(enc);
+	if (opus_len <= 0)
+		die("opus_encode failed");
+}
+#endif
+
+/* maxplaybackrate in the relay's offer to B, -1: none */
+static long offer_maxplayback = -1;
+
 static void setup_sbrelay(const char *path)
 {
 	struct sockaddr_un sun;
@@ -1017,6 +1076,8 @@ static void setup_sbrelay(const char *path)
 				unsigned char key[30];
 				int haskey;
 				sdp_parse(rsdp, &s->dst, &s->dstlen, key, &haskey);
+				if (phase == 0 && c == 0 && strstr(rsdp, "maxplaybackrate="))
+					offer_maxplayback = atol(strstr(rsdp, "maxplaybackrate=") + 16);
 				/* the relay sends stream dir 0 to B from leg b's port, dir 1 to A from leg a's */
 				t->portmap[sa_port(&s->dst)] = (int32_t)((phase == 0 ? 0 : 1) * t->ncalls +
 									 (int)(c / (uint32_t)nthreads)) + 1;
@@ -1428,21 +1489,7 @@ int main(int argc, char **argv)
 		g722_payload[i] = (unsigned char)(i * 73 + 11);   /* any byte is G.722 */
 	}
 	if (!strcmp(codec, "opus")) {
-#ifdef HAVE_OPUS
-		int err;
-		OpusEncoder *enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
-		if (!enc)
-			die("opus_encoder_create: %d", err);
-		opus_encoder_ctl(enc, OPUS_SET_BITRATE(32000));
-		opus_int16 pcm[960];
-		for (int i = 0; i < 960; i++)
-			pcm[i] = (opus_int16)(8000 * ((i / 24) % 2 ? 1 : -1)); /* 1 kHz square */
-		for (int r = 0; r < 5; r++) /* settle the encoder */
-			opus_len = opus_encode(enc, pcm, 960, opus_payload, sizeof opus_payload);
-		opus_encoder_destroy(enc);
-		if (opus_len <= 0)
-			die("opus_encode failed");
-#else
+#ifndef HAVE_OPUS
 		die("built without libopus: -c opus unavailable");
 #endif
 	}
@@ -1482,6 +1529,7 @@ int main(int argc, char **argv)
 				s->dir = (uint8_t)dir;
 				s->ssrc = SSRC_TAG | call << 1 | (uint32_t)dir;
 				s->seq = (uint16_t)(call * 7919u + (uint32_t)dir * 30011u);
+				s->seq_first = s->seq;
 				s->ts = call * 2654435761u;
 				s->txside = dir; /* A (0) sends A->B, B (1) sends B->A */
 				s->txk = (int)((uint32_t)i % (uint32_t)t->K);
@@ -1512,7 +1560,7 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t t_setup = now_ns();
-	long rss_before = proc_kb(relay_pid, "VmRSS");
+	long rss_before = proc_kb(relay_pid, "VmRSS"), anon_before = proc_kb(relay_pid, "RssAnon");
 	if (mode == 0)
 		setup_none();
 	else if (mode == 1)
@@ -1520,6 +1568,15 @@ int main(int argc, char **argv)
 	else
 		setup_sbrelay(relay + 8);
 	double setup_s = (double)(now_ns() - t_setup) / 1e9;
+#ifdef HAVE_OPUS
+	if (!strcmp(codec, "opus")) {
+		opus_frame(offer_maxplayback);
+		for (int g = 0; g < nthreads; g++)
+			for (int i = 0; i < thr[g]->M; i++)
+				if (thr[g]->st[i].pt == 111)
+					thr[g]->st[i].paylen = opus_len;
+	}
+#endif
 	for (int g = 0; g < nthreads; g++)
 		for (int i = 0; i < thr[g]->M; i++)
 			if (!thr[g]->st[i].dstlen || !is_loopback_sa(&thr[g]->st[i].dst))
@@ -1543,6 +1600,10 @@ int main(int argc, char **argv)
 		;
 	scan_procs(&pa);
 	take(&a);
+	int xcode = mode == 2 && strcmp(codec, "pcmu");
+	long long jb_a[JB_N] = {0}, jb_b[JB_N] = {0};
+	if (xcode)
+		ctl_jb(jb_a);
 	ts.tv_sec = (time_t)(win_end / 1000000000ull);
 	ts.tv_nsec = (long)(win_end % 1000000000ull);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -1550,8 +1611,13 @@ int main(int argc, char **argv)
 	take(&b);
 	scan_procs(&pb);
 	long rss = proc_kb(relay_pid, "VmRSS"), hwm = proc_kb(relay_pid, "VmHWM");
+	/* the relay's own memory: RSS also counts the pages of libraries
+	 * (libopus: about 1 MB with the first call), shared and not per call */
+	long anon = proc_kb(relay_pid, "RssAnon");
 	for (int g = 0; g < nthreads; g++)
 		pthread_join(thr[g]->tid, NULL);
+	if (xcode)
+		ctl_jb(jb_b);
 	if (mode == 2) {
 		ctl_stats();
 		cleanup_ctl();
@@ -1601,7 +1667,13 @@ int main(int argc, char **argv)
 	}
 	double win = (double)(b.t - a.t) / 1e9;
 	double expected = 2.0 * ncalls * 50.0 * dur_s;
-	double loss = sent_win ? 100.0 * (double)(sent_win > recv_win ? sent_win - recv_win : 0) / (double)sent_win : 100.0;
+	/* a frame the relay concealed arrives and matches its lost packet:
+	 * it is lost all the same */
+	long long jb[JB_N];
+	for (int k = 0; k < JB_N; k++)
+		jb[k] = jb_b[k] - jb_a[k];
+	uint64_t missing = (sent_win > recv_win ? sent_win - recv_win : 0) + (uint64_t)jb[JB_CONCEALED];
+	double loss = sent_win ? 100.0 * (double)missing / (double)sent_win : 100.0;
 	double self_pct = 100.0 * (b.self_cpu - a.self_cpu) / win;
 	long hz = sysconf(_SC_CLK_TCK);
 	double relay_pct = -1, relay_usr = -1, relay_sys = -1;
@@ -1649,9 +1721,10 @@ int main(int argc, char **argv)
 	       "gen_pkts_per_recv=%.2f gen_wakeups_per_s=%.0f gen_spin=%d gen_work_pct=%.1f "
 	       "gen_stalls=%llu gen_stall_pct=%.2f "
 	       "relay_cpu_pct=%.1f relay_usr_pct=%.1f relay_sys_pct=%.1f relay_rss_before_kb=%ld "
-	       "relay_rss_kb=%ld relay_hwm_kb=%ld host_busy_pct=%.1f host_softirq_pct=%.1f "
+	       "relay_rss_kb=%ld relay_hwm_kb=%ld relay_anon_before_kb=%ld relay_anon_kb=%ld host_busy_pct=%.1f host_softirq_pct=%.1f "
 	       "steal_pct=%.1f other_pct=%.1f kthreads_pct=%.1f rx=%s no_kts=%llu udp_rcvbuf_err=%llu udp_in_err=%llu "
-	       "udp_sndbuf_err=%llu softnet_drop=%llu relay_stats_packets=%ld relay_stats_dropped=%ld%s\n",
+	       "udp_sndbuf_err=%llu softnet_drop=%llu relay_stats_packets=%ld relay_stats_dropped=%ld "
+	       "jb_played=%lld jb_concealed=%lld jb_late=%lld jb_dropped=%lld jb_underruns=%lld%s\n",
 	       label[0] ? label : "-", mode == 0 ? "none" : mode == 1 ? "plain" : "sbrelay", ncalls,
 	       nthreads, thr[0]->K, codec, srtp_leg, suite, win, setup_s, (unsigned long long)sent_win,
 	       expected, (unsigned long long)recv_win, loss, pct(lat, lat_n, 50),
@@ -1663,10 +1736,11 @@ int main(int argc, char **argv)
 	       (double)lag_max / 1000.0, behind, self_pct,
 	       recv_calls ? (double)recv_total / (double)recv_calls : 0.0, (double)wakeups / (win + warm_s + drain_s), spin, 100.0 * (double)busy_ns / 1e9 / win,
 	       (unsigned long long)stalls, spin ? 100.0 * (double)stall_ns / 1e9 / win : -1.0,
-	       relay_pct, relay_usr, relay_sys, rss_before, rss, hwm, busy_pct, softirq_pct,
+	       relay_pct, relay_usr, relay_sys, rss_before, rss, hwm, anon_before, anon, busy_pct, softirq_pct,
 	       steal_pct, other, kthr, rx_event ? "event" : "poll", (unsigned long long)no_kts, b.udp_rcvbuf - a.udp_rcvbuf + b.udp6_rcvbuf - a.udp6_rcvbuf,
 	       b.udp_inerr - a.udp_inerr, b.udp_sndbuf - a.udp_sndbuf,
-	       b.softnet_drop - a.softnet_drop, relay_stats[0], relay_stats[1], percpu);
+	       b.softnet_drop - a.softnet_drop, relay_stats[0], relay_stats[1],
+	       jb[JB_PLAYED], jb[JB_CONCEALED], jb[JB_LATE], jb[JB_DROPPED], jb[JB_UNDERRUNS], percpu);
 	fflush(stdout);
 	return 0;
 }

@@ -538,16 +538,19 @@ derive() {
 	R[$kind.added]=${R[$k.added_p99_us]}
 	R[$kind.loss]=${R[$k.loss_pct]}
 	R[$kind.rss]=${R[$k.relay_rss_kb]}
+	R[$kind.anon]=${R[$k.relay_anon_kb]}
 	R[$kind.other]=${R[$k.other_pct]}
 	R[$kind.gen]=${R[$k.gen_work_pct]}
 	eval "$(awk -v K="$kind" -v n="$n" -v pps="${R[$k.relay_pps]}" -v cpu="${R[$k.relay_cpu_pct]}" \
-		-v rss="${R[$k.relay_rss_kb]}" -v rss0="${R[$k.relay_rss_before_kb]}" 'BEGIN {
+		-v rss="${R[$k.relay_rss_kb]}" -v rss0="${R[$k.relay_rss_before_kb]}" \
+		-v anon="${R[$k.relay_anon_kb]}" -v anon0="${R[$k.relay_anon_before_kb]}" 'BEGIN {
 		c = cpu > 0 ? cpu / 100 : 0
 		printf "R[%s.pps_core]=%.0f; ", K, c ? pps / c : 0
 		printf "R[%s.calls_core]=%.0f; ", K, c ? n / c : 0
 		printf "R[%s.ns_pkt]=%.0f; ", K, pps ? cpu / 100 * 1e9 / pps : 0
 		printf "R[%s.us_call]=%.1f; ", K, n ? cpu / 100 * 1e6 / n : 0
 		printf "R[%s.kib_call]=%.2f; ", K, n ? (rss - rss0) / n : 0
+		printf "R[%s.anon_call]=%.2f; ", K, n ? (anon - anon0) / n : 0
 	}')"
 }
 for kind in $KINDS $SB_KINDS; do derive "$kind"; done
@@ -557,10 +560,12 @@ if [ -n "${R[plain-recvfrom.calls]:-}" ]; then
 	$BIN/plainrelay -n 1 -d 1 >/dev/null 2>&1 &
 	p=$!; PIDS+=("$p"); sleep 0.3
 	rss1=$(awk '/^VmRSS:/ { print $2 }' /proc/$p/status 2>/dev/null)
+	anon1=$(awk '/^RssAnon:/ { print $2 }' /proc/$p/status 2>/dev/null)
 	stop_pid "$p"
 	for kind in $KINDS; do
 		[ -z "${R[$kind.calls]:-}" ] && continue
 		R[$kind.kib_call]=$(awk -v a="${R[$kind.rss]}" -v b="${rss1:-0}" -v n="${R[$kind.calls]}" 'BEGIN { printf "%.2f", (a - b) / n }')
+		R[$kind.anon_call]=$(awk -v a="${R[$kind.anon]}" -v b="${anon1:-0}" -v n="${R[$kind.calls]}" 'BEGIN { printf "%.2f", (a - b) / n }')
 	done
 fi
 
@@ -652,6 +657,7 @@ ratio() {  # ratio A B
 	row "relay CPU us per call-second" us_call
 	row "relay RSS KiB at most calls" rss
 	row "relay RSS KiB per call" kib_call
+	row "relay private KiB per call" anon_call
 	echo ""
 	if [ -n "$REF" ]; then
 		echo "at the same load, $REF calls ($(( REF * 100 )) packets/s; $REF_WHY):"
@@ -700,6 +706,12 @@ ratio() {  # ratio A B
 	else
 		echo "  sbrelay: not built (plain relay only: ${R[$CEIL.calls_core]:--} G.711 calls per core is the ceiling; 0.7 x = $(awk -v c="${R[$CEIL.calls_core]:-0}" 'BEGIN { printf "%.0f", c * 0.7 }'))"
 	fi
+	if [ -n "${R[sb-opus.calls]:-}" ]; then
+		echo "  PCMU<->Opus calls per relay core: ${R[sb-opus.calls_core]} (most calls / CPU), ${R[sb-opus.calls]} measured on one core (target >= 150)"
+	fi
+	for kind in sb-g711 sb-opus; do
+		[ -n "${R[$kind.calls]:-}" ] && echo "  $kind memory per call: ${R[$kind.anon_call]} KiB private (RssAnon), ${R[$kind.kib_call]} KiB RSS with the libraries' pages (target $([ $kind = sb-opus ] && echo 80 || echo 16) KB)"
+	done
 	for kind in sb-srtp sb-opus sb-g722; do
 		[ -n "${R[$kind.skip]:-}" ] && echo "  $kind: ${R[$kind.skip]}"
 	done
