@@ -66,6 +66,95 @@ const struct mbuf *leg_local_sdp(const struct leg *leg);
 const struct sa *leg_source(const struct leg *leg);
 
 
+/*
+ * Media on a leg: prompts, tones and recordings, made by the relay that
+ * anchors the leg's media. The keys its party presses come as
+ * LEG_EV_DTMF, RFC 4733 and in-band alike.
+ */
+
+/**
+ * A prompt, tone or recording on a leg ended: err 0 when it ran to its
+ * end (a recording: stopped, then its file is in place), ECANCELED when
+ * stopped or replaced, else why it failed; ms is a recording's length
+ */
+typedef void (leg_media_h)(struct leg *leg, int err, uint32_t ms,
+			   void *arg);
+
+int  leg_play(struct leg *leg, const char *file, bool loop,
+	      leg_media_h *endh, void *arg);
+int  leg_tone(struct leg *leg, const char *tone, leg_media_h *endh,
+	      void *arg);
+int  leg_stop(struct leg *leg);
+int  leg_record(struct leg *leg, const char *file, leg_media_h *endh,
+		void *arg);
+int  leg_record_stop(struct leg *leg);
+int  leg_answer_media(struct leg *leg, leg_media_h *answerh, void *arg);
+
+
+
+/*
+ * Mixers: legs that hear each other (conferences, paging). An app
+ * answers incoming legs into a mixer; each hears the others' mix, as
+ * its mode says; prompts and recordings on one leg work as above, and
+ * on the whole mix with mixer_play and mixer_record.
+ */
+struct mixer;
+
+/** How a leg takes part in a mixer */
+enum mixer_mode {
+	MIXER_BOTH = 0,   /**< Hears the others and is heard        */
+	MIXER_LISTEN,     /**< Hears, is not heard (a paged phone)  */
+	MIXER_SPEAK,      /**< Is heard, hears nothing (the pager)  */
+};
+
+/** A prompt, tone or recording of a mixer ended (as leg_media_h) */
+typedef void (mixer_media_h)(struct mixer *m, int err, uint32_t ms,
+			     void *arg);
+
+int  mixer_alloc(struct mixer **mp);
+int  mixer_answer(struct mixer *m, struct leg *leg, enum mixer_mode mode,
+		  leg_media_h *answerh, void *arg);
+int  mixer_leave(struct mixer *m, struct leg *leg);
+uint32_t mixer_count(const struct mixer *m);
+int  mixer_play(struct mixer *m, const char *file, const char *tone,
+		bool loop, mixer_media_h *endh, void *arg);
+int  mixer_record(struct mixer *m, const char *file, mixer_media_h *endh,
+		  void *arg);
+int  mixer_record_stop(struct mixer *m);
+
+int  prompt_path(char *path, size_t sz, const char *id);
+int  media_file(char *path, size_t sz, const char *name);
+
+
+/*
+ * Apps: destinations the engine answers itself (a feature code for now;
+ * menus, mailboxes and conferences to come)
+ */
+
+/** The app is done with its call: the engine ends it (CDR: cause) */
+typedef void (app_done_h)(uint16_t cause, const char *reason, void *arg);
+
+/**
+ * An app takes a call: leg is the caller's, not answered yet (the app
+ * answers it: leg_answer_media, mixer_answer). The app owns the leg's
+ * handlers from here (leg_set_handlers), and calls doneh once, after it
+ * hung up or when the caller did (then not again); doneh frees the
+ * session, so the app returns at once. *sessp, set to a mem object or
+ * left NULL, goes with the call.
+ */
+typedef int (app_start_h)(void **sessp, struct leg *leg, app_done_h *doneh,
+			  void *arg);
+
+/** An app, as the router finds it */
+struct app {
+	const char *name;         /**< For the log                    */
+	const char *code;         /**< Feature code that reaches it   */
+	bool prefix;              /**< Also with more after it (the
+				       app reads leg_dialled)         */
+	app_start_h *starth;      /**< Takes a call                   */
+};
+
+
 /** How a dial rings its targets */
 enum dial_strategy {
 	DIAL_RING_ALL = 0,  /**< Every contact of every target at once  */

@@ -7,8 +7,17 @@
  * side). The CDR row is written when the call is answered and completed
  * when it ends, so a kill after the 200 loses no answered call. A party
  * that holds the other puts it on music on hold (hold.c).
+ *
+ * A call to an app (a feature code) goes to the app at once, which
+ * answers it (leg_answer_media, mixer_answer) and says when it is done;
+ * its record is written then. The legs of an answered two-party call
+ * are bound to their relay legs, for the media API (leg_media.c).
  */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <re.h>
 #include "sipcore.h"
 
@@ -30,6 +39,8 @@ struct call {
 	struct relay_req *req_offer;  /**< Offer at the relay         */
 	struct relay_req *req_answer; /**< Answer at the relay        */
 	struct leg *modify_to;  /**< Leg the pending offer goes to    */
+	const struct app *app;  /**< The app that takes it, or NULL   */
+	void *app_sess;         /**< Its session                      */
 	struct tmr tmr_relay;   /**< Waiting for the relay            */
 	unsigned relay_waits;   /**< Times waited                     */
 	struct tmr tmr_quality; /**< Next query of the media quality  */
@@ -53,6 +64,7 @@ static struct {
 	const struct sb_conf *cfg;
 	uint64_t next_rid;
 	bool closing;
+	char media_dir[SB_PATH_MAX];  /**< Apps' files (media_file)   */
 } engine;
 
 
@@ -69,6 +81,7 @@ static void destructor(void *arg)
 	mem_deref(call->req_query);
 	mem_deref(call->req_offer);
 	mem_deref(call->req_answer);
+	mem_deref(call->app_sess);
 	mem_deref(call->hold);
 	mem_deref(call->rc);
 	mem_deref(call->br);
@@ -188,46 +201,6 @@ static void call_end(struct call *call, uint16_t cause, const char *reason)
 }
 
 
-/* SDP as a JSON string's contents */
-static int sdp_print(struct re_printf *pf, const struct mbuf *sdp)
-{
-	char *str;
-	int err;
-
-	if (!sdp)
-		return 0;
-
-	str = mem_alloc(sdp->end + 1, NULL);
-	if (!str)
-		return ENOMEM;
-
-	memcpy(str, sdp->buf, sdp->end);
-	str[sdp->end] = '\0';
-	err = utf8_encode(pf, str);
-	mem_deref(str);
-
-	return err;
-}
-
-
-static struct mbuf *reply_sdp(const struct odict *reply)
-{
-	const char *str = odict_string(reply, "sdp");
-	struct mbuf *mb;
-
-	if (!str)
-		return NULL;
-
-	mb = mbuf_alloc(str_len(str));
-	if (mb) {
-		(void)mbuf_write_str(mb, str);
-		mb->pos = 0;
-	}
-
-	return mb;
-}
-
-
 /* the SRTP an offer asks of the relay toward the party it goes to: that
  * extension's setting (keys already in use with a party are kept by the
  * relay whatever this says) */
@@ -263,7 +236,7 @@ static int relay_sdp(struct relay_req **reqp, struct call *call,
 			     offer ? offer_srtp(call, caller ? call->out :
 						call->in) : "",
 			     offer ? "\"," : "",
-			     sdp_print, sdp);
+			     sdp_json, sdp);
 }
 
 
@@ -286,7 +259,7 @@ static void modify_resp_handler(int err, const struct odict *reply,
 				void *arg)
 {
 	struct call *call = arg;
-	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+	struct mbuf *sdp = err ? NULL : sdp_of_reply(reply);
 
 	call->req_offer = mem_deref(call->req_offer);
 
@@ -358,11 +331,28 @@ static void bridge_answer_handler(struct bridge *br, struct leg *from,
 }
 
 
+/* the answered legs to their relay legs, for the media API */
+static int media_bind(struct call *call)
+{
+	int err = 0;
+
+	if (!call->relayed)
+		return 0;
+
+	if (call->in)
+		err = leg_media_bind(call->in, call->rc, call->rid, "a");
+	if (!err && call->out)
+		err = leg_media_bind(call->out, call->rc, call->rid, "b");
+
+	return err;
+}
+
+
 static void answered_resp_handler(int err, const struct odict *reply,
 				  void *arg)
 {
 	struct call *call = arg;
-	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+	struct mbuf *sdp = err ? NULL : sdp_of_reply(reply);
 
 	call->req_answer = mem_deref(call->req_answer);
 
@@ -373,6 +363,8 @@ static void answered_resp_handler(int err, const struct odict *reply,
 	}
 
 	err = leg_answer(call->in, sdp);
+	if (!err)
+		err = media_bind(call);
 	if (!err)
 		err = hold_alloc(&call->hold, call->rc, call->rid,
 				 call->cdr.call_id);
@@ -433,7 +425,7 @@ static void early_resp_handler(int err, const struct odict *reply,
 			       void *arg)
 {
 	struct call *call = arg;
-	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+	struct mbuf *sdp = err ? NULL : sdp_of_reply(reply);
 
 	call->req_answer = mem_deref(call->req_answer);
 
@@ -473,7 +465,7 @@ static void offered_resp_handler(int err, const struct odict *reply,
 				 void *arg)
 {
 	struct call *call = arg;
-	struct mbuf *sdp = err ? NULL : reply_sdp(reply);
+	struct mbuf *sdp = err ? NULL : sdp_of_reply(reply);
 	struct route rt;
 	struct pl dialled;
 	const char *target;
@@ -559,6 +551,41 @@ static void relay_wait_handler(void *arg)
 }
 
 
+/* the app is done: its call ends, its record says when it was answered
+ * (the session goes with the call) */
+static void app_done_handler(uint16_t cause, const char *reason, void *arg)
+{
+	struct call *call = arg;
+
+	call->cdr.answer_ms = leg_answer_time(call->in);
+	call_end(call, cause, reason);
+}
+
+
+static void app_start(struct call *call, const struct app *app)
+{
+	int err;
+
+	call->app = app;
+	DEBUG_INFO("%s: %s -> %s: to the %s\n", call->cdr.call_id,
+		   call->cdr.caller, call->cdr.callee, app->name);
+
+	err = app->starth(&call->app_sess, call->in, app_done_handler, call);
+	if (err == ENOENT) {
+		leg_hangup(call->in, 404, "Not Found");
+		call_end(call, 404, "Not Found");
+	}
+	else if (err) {
+		DEBUG_WARNING("%s: the %s did not take the call: %m\n",
+			      call->cdr.call_id, app->name, err);
+		leg_hangup(call->in, err == ENOTCONN ? 503 : 500,
+			   err == ENOTCONN ? "Media Relay Unavailable" :
+			   "Server Internal Error");
+		call_end(call, 500, "app failed");
+	}
+}
+
+
 static void incoming_handler(struct leg *leg, void *arg)
 {
 	struct call *call;
@@ -594,9 +621,14 @@ static void incoming_handler(struct leg *leg, void *arg)
 
 	pl_set_str(&dialled, leg_dialled(leg));
 
-	if (router_lookup(&rt, &dialled) || rt.kind != ROUTE_EXTENSION) {
+	if (router_lookup(&rt, &dialled) || rt.kind == ROUTE_NONE) {
 		leg_hangup(leg, 404, "Not Found");
 		call_end(call, 404, "Not Found");
+		return;
+	}
+
+	if (rt.kind == ROUTE_APP) {
+		app_start(call, rt.app);
 		return;
 	}
 
@@ -620,20 +652,26 @@ static void relay_event_handler(const char *event, const struct odict *msg,
 				void *arg)
 {
 	struct call *call = arg;
-	const char *leg, *digit;
+	const char *leg;
+	char digit;
 
 	leg = odict_string(msg, "leg");
 
 	if (!str_cmp(event, "dtmf")) {
-		digit = odict_string(msg, "digit");
-		if (!digit || strlen(digit) != 1 ||
-		    !strchr("0123456789*#ABCD", digit[0]))
+		digit = relay_event_digit(msg);
+		if (!digit)
 			return;
 
-		DEBUG_INFO("%s: %s pressed %s (%s)\n", call->cdr.call_id,
+		DEBUG_INFO("%s: %s pressed %c (%s)\n", call->cdr.call_id,
 			   !str_cmp(leg, "a") ? "caller" : "callee", digit,
 			   odict_string(msg, "source"));
-		leg_dtmf(!str_cmp(leg, "a") ? call->in : call->out, digit[0]);
+		leg_dtmf(!str_cmp(leg, "a") ? call->in : call->out, digit);
+		return;
+	}
+
+	if (!str_cmp(event, "played") || !str_cmp(event, "recorded")) {
+		leg_media_event(!str_cmp(leg, "a") ? call->in : call->out,
+				event, msg);
 		return;
 	}
 
@@ -665,6 +703,67 @@ static void relay_down_handler(void *arg)
 }
 
 
+/* the apps' files go beside the store, in media/ (the relay reads and
+ * writes them there) */
+static int media_dir_make(const char *store_path)
+{
+	const char *slash = strrchr(store_path, '/');
+	char abs[PATH_MAX];
+	int n;
+
+	if (slash)
+		n = re_snprintf(engine.media_dir, sizeof(engine.media_dir),
+				"%b/media", store_path,
+				(size_t)(slash - store_path));
+	else
+		n = re_snprintf(engine.media_dir, sizeof(engine.media_dir),
+				"media");
+	if (n < 0)
+		return ENAMETOOLONG;
+
+	if (mkdir(engine.media_dir, 0750) && errno != EEXIST) {
+		DEBUG_WARNING("media directory %s: %m\n", engine.media_dir,
+			      errno);
+		return errno;
+	}
+
+	/* the relay takes absolute paths only */
+	if (!realpath(engine.media_dir, abs)) {
+		DEBUG_WARNING("media directory %s: %m\n", engine.media_dir,
+			      errno);
+		return errno;
+	}
+
+	if (str_len(abs) >= sizeof(engine.media_dir))
+		return ENAMETOOLONG;
+
+	str_ncpy(engine.media_dir, abs, sizeof(engine.media_dir));
+
+	return 0;
+}
+
+
+/**
+ * The path of an app's file in the engine's media directory (beside
+ * the store), which the relay can read and write
+ *
+ * @param path Buffer for the path (absolute if the store's is)
+ * @param sz   Its size
+ * @param name The file's name, no '/' in it
+ *
+ * @return 0 if success, EINVAL for a bad name, ENAMETOOLONG
+ */
+int media_file(char *path, size_t sz, const char *name)
+{
+	if (!path || !str_isset(name) || strchr(name, '/') ||
+	    !str_cmp(name, "..") || !str_cmp(name, "."))
+		return EINVAL;
+
+	return re_snprintf(path, sz, "%s/%s", engine.media_dir, name) < 0 ?
+		ENAMETOOLONG : 0;
+}
+
+
 /**
  * Start the call engine: take INVITEs
  *
@@ -677,6 +776,8 @@ static void relay_down_handler(void *arg)
 int callengine_init(struct sip *sip, struct store *st,
 		    const struct sb_conf *cfg)
 {
+	int err;
+
 	if (!sip || !st || !cfg)
 		return EINVAL;
 
@@ -684,6 +785,11 @@ int callengine_init(struct sip *sip, struct store *st,
 	engine.cfg = cfg;
 	engine.closing = false;
 	hold_init(cfg->moh_file);
+	media_answer_init(cfg);
+
+	err = media_dir_make(cfg->store_path);
+	if (err)
+		return err;
 
 	return leg_listen(sip, cfg->sip_domain, incoming_handler, NULL);
 }

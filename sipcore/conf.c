@@ -133,7 +133,8 @@ void conf_defaults(struct sb_conf *cfg)
 		 sizeof(cfg->relay_address));
 	cfg->relay_port_min = 30000;
 	cfg->relay_port_max = 39999;
-	hold_music_default(cfg->moh_file, sizeof(cfg->moh_file));
+	(void)sound_find(cfg->moh_file, sizeof(cfg->moh_file),
+			 "sounds/moh/default.wav");
 }
 
 

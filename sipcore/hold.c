@@ -22,11 +22,6 @@
 #define DEBUG_LEVEL 6
 #include <re_dbg.h>
 
-/* the build sets it from configure's datadir */
-#ifndef SB_DATADIR
-#define SB_DATADIR "/usr/local/share/switchboard"
-#endif
-
 
 /** One party of a call, as hold sees it */
 struct party {
@@ -165,35 +160,6 @@ void hold_init(const char *music)
 
 	if (str_isset(moh.music) && music_ready())
 		DEBUG_INFO("music on hold: %s\n", moh.music);
-}
-
-
-/**
- * The music on hold when none is configured: the one built beside the
- * program (a build tree), else the installed one
- *
- * @param path Buffer for the path
- * @param sz   Its size
- */
-void hold_music_default(char *path, size_t sz)
-{
-	static const char rel[] = "sounds/moh/default.wav";
-	char self[SB_PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash)
-			*slash = '\0';
-
-		if (re_snprintf(path, sz, "%s/%s", self, rel) > 0 &&
-		    !access(path, F_OK))
-			return;
-	}
-
-	(void)re_snprintf(path, sz, "%s/%s", SB_DATADIR, rel);
 }
 
 

@@ -38,6 +38,8 @@ struct leg {
 	leg_event_h *eventh;          /**< Owner's event handler       */
 	leg_offer_h *offerh;          /**< Owner's offer handler       */
 	void *arg;                    /**< Owner's argument            */
+	struct leg_media *media;      /**< Its place at the relay      */
+	int64_t answer_ms;            /**< When answered, Unix ms; 0   */
 };
 
 static struct {
@@ -73,6 +75,7 @@ static void destructor(void *arg)
 	mem_deref(leg->dialled);
 	mem_deref(leg->peer);
 	mem_deref(leg->callid);
+	mem_deref(leg->media);
 }
 
 
@@ -218,7 +221,9 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 		scode = 487;
 		reason = "Cancelled";
 	}
-	else if (msg && !pl_strcmp(&msg->met, "BYE")) {
+	else if ((msg && !pl_strcmp(&msg->met, "BYE")) ||
+		 (!early && err == ECONNRESET && !msg)) {
+		/* a BYE; sipsess 1.1.0 reports it without the message too */
 		reason = "BYE";
 	}
 	else if (err == ETIMEDOUT) {
@@ -382,10 +387,48 @@ int leg_answer(struct leg *leg, const struct mbuf *sdp)
 
 	if (!err) {
 		leg->state = LEG_ANSWERED;
+		leg->answer_ms = sb_unixtime_ms();
 		sdp_sent(leg, sdp);
 	}
 
 	return err;
+}
+
+
+/**
+ * End a leg for a reason of ours (its media stopped, its relay went
+ * away): as leg_hangup, and its owner hears LEG_EV_CLOSED
+ *
+ * @param leg    Leg
+ * @param scode  Cause
+ * @param reason Why
+ */
+void leg_end(struct leg *leg, uint16_t scode, const char *reason)
+{
+	struct leg_evinfo info = {scode, reason, NULL, 0};
+	leg_event_h *eventh;
+	void *arg;
+
+	if (!leg || leg->state == LEG_CLOSED)
+		return;
+
+	eventh = leg->eventh;
+	arg = leg->arg;
+	leg_hangup(leg, scode >= 300 ? scode : 503, reason);
+
+	if (eventh)
+		eventh(leg, LEG_EV_CLOSED, &info, arg);
+}
+
+
+/**
+ * @param leg Leg
+ *
+ * @return When it was answered (Unix time, ms), 0 if it was not
+ */
+int64_t leg_answer_time(const struct leg *leg)
+{
+	return leg ? leg->answer_ms : 0;
 }
 
 
@@ -611,7 +654,8 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	err  = str_dup(&leg->caller, ext.number);
 	err |= str_dup(&leg->caller_name, str_isset(ext.name) ? ext.name :
 		       ext.number);
-	err |= pl_strdup(&leg->dialled, &msg->uri.user);
+	err |= re_sdprintf(&leg->dialled, "%H", uri_user_unescape,
+			   &msg->uri.user);
 	err |= pl_strdup(&leg->peer, &msg->from.auri);
 	err |= pl_strdup(&leg->callid, &msg->callid);
 	if (err)
@@ -704,4 +748,33 @@ void leg_dtmf(struct leg *leg, char digit)
 
 	if (leg && leg->eventh)
 		leg->eventh(leg, LEG_EV_DTMF, &info, leg->arg);
+}
+
+
+/**
+ * Give a leg its place at the relay (leg_media.c), replacing any
+ *
+ * @param leg Leg
+ * @param m   Its binding (the leg takes it), or NULL
+ */
+void leg_set_media(struct leg *leg, struct leg_media *m)
+{
+	if (!leg) {
+		mem_deref(m);
+		return;
+	}
+
+	mem_deref(leg->media);
+	leg->media = m;
+}
+
+
+/**
+ * @param leg Leg
+ *
+ * @return Its place at the relay, NULL if its media is not there
+ */
+struct leg_media *leg_media(const struct leg *leg)
+{
+	return leg ? leg->media : NULL;
 }

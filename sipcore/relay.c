@@ -194,3 +194,76 @@ int relay_status_json(struct re_printf *pf, void *unused)
 
 	return err | re_hprintf(pf, "]");
 }
+
+
+/**
+ * Print SDP as a JSON string's contents (a %H handler)
+ *
+ * @param pf  Print function
+ * @param sdp The SDP, or NULL for none
+ *
+ * @return 0 if success, otherwise errorcode
+ */
+int sdp_json(struct re_printf *pf, const struct mbuf *sdp)
+{
+	char *str;
+	int err;
+
+	if (!sdp)
+		return 0;
+
+	str = mem_alloc(sdp->end + 1, NULL);
+	if (!str)
+		return ENOMEM;
+
+	memcpy(str, sdp->buf, sdp->end);
+	str[sdp->end] = '\0';
+	err = utf8_encode(pf, str);
+	mem_deref(str);
+
+	return err;
+}
+
+
+/**
+ * The SDP of a relay's reply
+ *
+ * @param reply The reply
+ *
+ * @return Its "sdp", NULL if none (or out of memory)
+ */
+struct mbuf *sdp_of_reply(const struct odict *reply)
+{
+	const char *str = odict_string(reply, "sdp");
+	struct mbuf *mb;
+
+	if (!str)
+		return NULL;
+
+	mb = mbuf_alloc(str_len(str));
+	if (mb) {
+		(void)mbuf_write_str(mb, str);
+		mb->pos = 0;
+	}
+
+	return mb;
+}
+
+
+/**
+ * The key of a relay's dtmf event
+ *
+ * @param msg The event
+ *
+ * @return '0'-'9', '*', '#', 'A'-'D', or 0 if it names none
+ */
+char relay_event_digit(const struct odict *msg)
+{
+	const char *digit = odict_string(msg, "digit");
+
+	if (!digit || strlen(digit) != 1 || !digit[0] ||
+	    !strchr("0123456789*#ABCD", digit[0]))
+		return 0;
+
+	return digit[0];
+}

@@ -1,11 +1,21 @@
 /**
  * @file router.c  Dialled string to destination
  *
- * For now a dialled string is an extension number or nothing; ring
- * groups, menus, mailboxes and trunks add their kinds here.
+ * A dialled string is an app's feature code, an extension number, or
+ * nothing; ring groups, menus, mailboxes and trunks add their kinds
+ * here.
  */
+#include <string.h>
 #include <re.h>
 #include "sipcore.h"
+#include "../apps/apps.h"
+
+
+/* the apps that own a feature code */
+static const struct app * const appv[] = {
+	&app_audiotest,
+	&app_meetme,
+};
 
 
 static struct store *router_store;
@@ -41,17 +51,32 @@ int router_lookup(struct route *rt, const struct pl *dialled)
 {
 	struct ext ext;
 	char number[EXT_NUMBER_MAX];
+	size_t i;
 	int err;
 
 	if (!rt || !dialled)
 		return EINVAL;
 
 	rt->kind = ROUTE_NONE;
+	rt->app = NULL;
 
-	if (!dialled->l || dialled->l >= sizeof(number))
+	/* as dialled, escapes undone (a phone may send *43 as %2A43) */
+	if (!dialled->l || dialled->l >= sizeof(number) ||
+	    re_snprintf(number, sizeof(number), "%H", uri_user_unescape,
+			dialled) < 0)
 		return ENOENT;
 
-	(void)pl_strcpy(dialled, number, sizeof(number));
+	for (i = 0; i < ARRAY_SIZE(appv); i++) {
+		size_t n = str_len(appv[i]->code);
+
+		if (appv[i]->prefix ? !strncmp(number, appv[i]->code, n) :
+		    !str_cmp(number, appv[i]->code)) {
+			rt->kind = ROUTE_APP;
+			rt->app = appv[i];
+			str_ncpy(rt->target, number, sizeof(rt->target));
+			return 0;
+		}
+	}
 
 	err = store_ext_get(router_store, number, &ext);
 	if (err)

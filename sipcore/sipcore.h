@@ -335,12 +335,14 @@ const char *contact_user_agent(const struct contact *c);
 enum route_kind {
 	ROUTE_NONE = 0,    /**< Nothing: 404                    */
 	ROUTE_EXTENSION,   /**< A local extension               */
+	ROUTE_APP,         /**< An app (feature code)           */
 };
 
 /** A resolved destination */
 struct route {
 	enum route_kind kind;          /**< Destination kind              */
 	char target[EXT_NUMBER_MAX];   /**< Extension number etc.         */
+	const struct app *app;         /**< ROUTE_APP: which              */
 };
 
 int  router_init(struct store *st);
@@ -363,6 +365,19 @@ int  leg_connect(struct leg **legp, struct leg *caller,
 void leg_hangup_all(void);
 uint32_t leg_count(void);
 
+struct leg_media;
+struct relay_call;
+
+void leg_set_media(struct leg *leg, struct leg_media *m);
+struct leg_media *leg_media(const struct leg *leg);
+int  leg_media_bind(struct leg *leg, struct relay_call *rc, const char *rid,
+		    const char *name);
+void leg_end(struct leg *leg, uint16_t scode, const char *reason);
+int64_t leg_answer_time(const struct leg *leg);
+void leg_media_event(struct leg *leg, const char *event,
+		     const struct odict *msg);
+const char *leg_media_rid(const struct leg *leg);
+
 int  callengine_init(struct sip *sip, struct store *st,
 		     const struct sb_conf *cfg);
 void callengine_close(void);
@@ -371,8 +386,14 @@ int  callengine_calls_json(struct re_printf *pf);
 
 
 bool sdp_line_next(struct pl *rest, struct pl *line);
+int  sdp_local_answer(struct mbuf **answerp, const struct mbuf *offer);
 int  sdp_mirror(struct mbuf **answerp, const struct mbuf *last,
 		const struct mbuf *offer, uint64_t *version);
+
+
+/* ---- sounds (sounds.c) ---- */
+
+int  sound_find(char *path, size_t sz, const char *rel);
 
 
 /* ---- hold and music on hold (sdp_hold.c, hold.c) ---- */
@@ -388,7 +409,6 @@ struct relay_call;
 
 bool sdp_holds(const struct mbuf *offer);
 void hold_init(const char *music);
-void hold_music_default(char *path, size_t sz);
 int  hold_alloc(struct hold **hp, struct relay_call *rc, const char *rid,
 		const char *name);
 void hold_offer(struct hold *h, enum hold_party from,
@@ -409,6 +429,36 @@ typedef void (relay_resp_h)(int err, const struct odict *reply, void *arg);
 typedef void (relay_event_h)(const char *event, const struct odict *msg,
 			     void *arg);
 typedef void (relay_down_h)(void *arg);
+
+char relay_event_digit(const struct odict *msg);
+int  sdp_json(struct re_printf *pf, const struct mbuf *sdp);
+struct mbuf *sdp_of_reply(const struct odict *reply);
+
+/** Where the relay plays or records: a leg or a mixer of a call */
+struct media_target {
+	struct relay_call *rc;         /**< The call's relay              */
+	const char *rid;               /**< The call's id                 */
+	const char *kind;              /**< "leg" or "mixer"              */
+	const char *name;              /**< Its name                      */
+};
+
+int  media_req_play(const struct media_target *t, struct relay_req **reqp,
+		    relay_resp_h *h, void *arg, bool tone, const char *what,
+		    bool loop);
+int  media_req_simple(const struct media_target *t, struct relay_req **reqp,
+		      relay_resp_h *h, void *arg, const char *command);
+int  media_req_record(const struct media_target *t, struct relay_req **reqp,
+		      relay_resp_h *h, void *arg, const char *file);
+bool media_played(const struct odict *msg, const char *what);
+int  media_recorded(const struct odict *msg, uint32_t *ms);
+
+struct media_answer;
+typedef void (media_answer_h)(int err, void *arg);
+
+void media_answer_init(const struct sb_conf *cfg);
+int  media_answer(struct media_answer **map, struct relay_call *rc,
+		  const char *rid, const char *party, const char *nobody,
+		  struct leg *leg, media_answer_h *h, void *arg);
 
 int  relay_init(const struct sb_conf *cfg);
 void relay_close(void);

@@ -23,12 +23,21 @@ libsipcore_a_SOURCES = \
 	sipcore/registrar.c \
 	sipcore/router.c \
 	sipcore/leg.c \
+	sipcore/leg_media.c \
+	sipcore/media_answer.c \
+	sipcore/media_req.c \
+	sipcore/mixer.c \
 	sipcore/dial.c \
 	sipcore/bridge.c \
 	sipcore/sdp_mirror.c \
 	sipcore/sdp_hold.c \
+	sipcore/sdp_local.c \
+	sipcore/sounds.c \
 	sipcore/hold.c \
 	sipcore/call.c \
+	apps/apps.h \
+	apps/audiotest.c \
+	apps/meetme.c \
 	sipcore/cdr.c \
 	sipcore/quality.c \
 	sipcore/relay.c \

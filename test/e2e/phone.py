@@ -746,7 +746,9 @@ enabled=1
         with open(self.rc_path, "w") as f:
             f.write(rc)
 
-    def start(self, timeout=10):
+    # linphonec loads its plugins for seconds on a busy machine (CI
+    # runs the sanitizer build while other jobs compile)
+    def start(self, timeout=20):
         if self.proc is not None:
             raise PhoneError("%s: already started" % self.name)
         os.makedirs(self.workdir, exist_ok=True)

@@ -8,7 +8,9 @@ TESTS += \
 	test/e2e/selftest_p2p.py \
 	test/e2e/call_pbx.py \
 	test/e2e/media_calls.py \
-	test/e2e/hold_test.py
+	test/e2e/hold_test.py \
+	test/e2e/meetme_test.py \
+	test/e2e/audiotest_test.py
 
 EXTRA_DIST += \
 	test/e2e/README.md \
@@ -21,4 +23,6 @@ EXTRA_DIST += \
 	test/e2e/call_pbx.py \
 	test/e2e/media_calls.py \
 	test/e2e/hold_test.py \
+	test/e2e/audiotest_test.py \
+	test/e2e/meetme_test.py \
 	test/e2e/pbx.py

@@ -25,6 +25,7 @@ static const struct test testv[] = {
 	TEST(test_sipcheck),
 	TEST(test_timers),
 	TEST(test_sdp_mirror),
+	TEST(test_sdp_local),
 	TEST(test_hold_sdp),
 	TEST(test_hold_state),
 	TEST(test_hold_conf),

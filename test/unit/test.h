@@ -61,6 +61,7 @@ int test_router(void);
 int test_sipcheck(void);
 int test_timers(void);
 int test_sdp_mirror(void);
+int test_sdp_local(void);
 int test_hold_sdp(void);
 int test_hold_state(void);
 int test_hold_conf(void);

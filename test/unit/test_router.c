@@ -37,6 +37,18 @@ int test_router(void)
 	TEST_EQUALS(ENOENT, router_lookup(&rt, &pl));
 	TEST_EQUALS(ROUTE_NONE, rt.kind);
 
+	/* a feature code reaches its app, escaped or not */
+	pl_set_str(&pl, "*43");
+	TEST_CHECK(router_lookup(&rt, &pl));
+	TEST_EQUALS(ROUTE_APP, rt.kind);
+	TEST_ASSERT(rt.app != NULL);
+	TEST_STRCMP("*43", rt.app->code);
+	pl_set_str(&pl, "%2A43");
+	TEST_CHECK(router_lookup(&rt, &pl));
+	TEST_EQUALS(ROUTE_APP, rt.kind);
+	pl_set_str(&pl, "*44");
+	TEST_EQUALS(ENOENT, router_lookup(&rt, &pl));
+
 	pl_set_str(&pl, "");
 	TEST_EQUALS(ENOENT, router_lookup(&rt, &pl));
 

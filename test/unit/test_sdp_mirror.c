@@ -77,3 +77,53 @@ int test_sdp_mirror(void)
 	mem_deref(ans2);
 	return err;
 }
+
+
+/* the engine's own answer for a leg facing nobody (an app's call) */
+int test_sdp_local(void)
+{
+	struct mbuf *offer = NULL, *ans = NULL;
+	int err;
+
+	/* the caller's first codec the relay has, and its events */
+	offer = text("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n"
+		     "c=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		     "m=audio 30000 RTP/AVP 18 96 0 101 8\r\n"
+		     "a=rtpmap:18 G729/8000\r\n"
+		     "a=rtpmap:96 opus/48000/2\r\n"
+		     "a=fmtp:96 useinbandfec=1\r\n"
+		     "a=rtpmap:101 telephone-event/8000\r\n"
+		     "a=rtpmap:8 PCMA/8000\r\n");
+	TEST_ASSERT(offer);
+	TEST_CHECK(sdp_local_answer(&ans, offer));
+	TEST_ASSERT(has(ans, "c=IN IP4 0.0.0.0\r\n"));
+	TEST_ASSERT(has(ans, "m=audio 9 RTP/AVP 96 101\r\n"));
+	TEST_ASSERT(has(ans, "a=rtpmap:96 opus/48000/2\r\n"));
+	TEST_ASSERT(has(ans, "a=rtpmap:101 telephone-event/8000\r\n"));
+	TEST_ASSERT(!has(ans, "PCMA"));
+	ans = mem_deref(ans);
+	offer = mem_deref(offer);
+
+	/* a static type without rtpmap; no events offered, none taken */
+	offer = text("v=0\r\nc=IN IP4 127.0.0.1\r\n"
+		     "m=audio 30000 RTP/AVP 0\r\n");
+	TEST_ASSERT(offer);
+	TEST_CHECK(sdp_local_answer(&ans, offer));
+	TEST_ASSERT(has(ans, "m=audio 9 RTP/AVP 0\r\n"));
+	TEST_ASSERT(!has(ans, "telephone-event"));
+	ans = mem_deref(ans);
+	offer = mem_deref(offer);
+
+	/* nothing the relay has */
+	offer = text("v=0\r\nm=audio 30000 RTP/AVP 18\r\n"
+		     "a=rtpmap:18 G729/8000\r\n");
+	TEST_ASSERT(offer);
+	TEST_EQUALS(ENOTSUP, sdp_local_answer(&ans, offer));
+	TEST_ASSERT(ans == NULL);
+
+ out:
+	mem_deref(offer);
+	mem_deref(ans);
+
+	return err;
+}
