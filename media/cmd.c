@@ -401,11 +401,60 @@ static bool leg_rec_end(struct leg *leg, void *arg)
 }
 
 
+static int leg_get(struct req *rq, struct leg **legp);
+
+
+/* delete with "leg": that leg and the one bridged to it (the pair its
+ * offer made) go, out of their mixer, recordings ended; the call, its
+ * other legs and its mixers stay */
+static int pair_delete(struct req *rq)
+{
+	struct odict *arr = NULL, *lo = NULL;
+	struct leg *legv[2];
+	unsigned i, n = 0;
+	int err;
+
+	err = leg_get(rq, &legv[0]);
+	if (err)
+		return err;
+
+	/* only the control thread writes peer */
+	legv[1] = legv[0]->peer;
+
+	err = odict_alloc(&arr, 2);
+	for (i = 0; i < ARRAY_SIZE(legv) && legv[i] && !err; i++, n++) {
+		char key[4];
+
+		if (leg_mixer(legv[i]))
+			(void)mixer_leave(legv[i]);
+		rec_end(legv[i], NULL);
+
+		(void)re_snprintf(key, sizeof(key), "%u", i);
+		err = odict_alloc(&lo, 16);
+		err = err ? err : leg_encode(lo, legv[i]);
+		err = err ? err : odict_entry_add(arr, key, ODICT_OBJECT, lo);
+		lo = mem_deref(lo);
+	}
+
+	if (!err)
+		err = odict_entry_add(rq->reply, "legs", ODICT_ARRAY, arr);
+	mem_deref(arr);
+
+	for (i = 0; i < n; i++)
+		leg_release(legv[i]);
+
+	return err;
+}
+
+
 static int cmd_delete(struct req *rq)
 {
 	struct call *call;
 	struct le *le;
 	int err;
+
+	if (odict_lookup(rq->msg, "leg"))
+		return pair_delete(rq);
 
 	err = call_get(rq, &call);
 	if (err)

@@ -40,7 +40,7 @@ int media_req_play(const struct media_target *t, struct relay_req **reqp,
 
 /**
  * Ask the relay for a command with no more than its target: stop,
- * record_stop, leave
+ * record_stop, delete (of a leg pair)
  *
  * @param t       Where: a leg or a mixer
  * @param reqp    The request, or NULL (then it lives until its reply)

@@ -9,9 +9,8 @@
  * bound to pN for the media API (prompts to one party, its keys as
  * LEG_EV_DTMF); mixer_play and mixer_record work on the mix itself.
  *
- * A leg that leaves is taken out of the mix; its relay legs stay,
- * silent, until the mixer goes (the protocol frees legs with their
- * call).
+ * A leg that leaves takes its relay leg pair with it (delete of one
+ * pair: out of the mix, ports closed).
  */
 #include <string.h>
 #include <re.h>
@@ -353,10 +352,11 @@ int mixer_leave(struct mixer *m, struct leg *leg)
 	if (!p)
 		return ENOENT;
 
-	if (m->rc && !p->ans) {
+	/* its offer made the pair, answered or not */
+	if (m->rc) {
 		struct media_target t = target(m, p->name);
 
-		(void)media_req_simple(&t, NULL, NULL, NULL, "leave");
+		(void)media_req_simple(&t, NULL, NULL, NULL, "delete");
 	}
 
 	mem_deref(p);

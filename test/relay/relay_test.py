@@ -1295,6 +1295,28 @@ def test_mixer(ctl, tmp):
           " hears nothing (%d packets)" % (amp_a,
                                           len(got[phones["b"].rtp])))
 
+    # C hangs up: its pair goes, the others stay in the mix
+    r = ctl.request("delete", call="k1", leg="c")
+    check(r and [x.get("leg") for x in r.get("legs", [])] == ["c", "c-m"],
+          "delete c: its pair's last state (%s)" % r)
+    q = ctl.request("query", call="k1")
+    legs = [x.get("leg") for x in (q or {}).get("legs", [])]
+    members = [x.get("leg") for x in
+               ((q or {}).get("mixers") or [{}])[0].get("legs", [])]
+    check("c" not in legs and "c-m" not in legs and "a" in legs and
+          "b-m" in legs and members == ["a", "d"],
+          "query: c and c-m gone, a and d still mixed (%s, %s)"
+          % (legs, members))
+    r = ctl.request("delete", call="k1", leg="c")
+    check(r and r.get("code") == "ENOENT", "delete c twice: ENOENT (%s)"
+          % r)
+    got = pump_many(socks, 0.5, lambda i: i < 20 and phones["a"].rtp.sendto(
+        pcmu_packet(200 + i, sent["a"][i * 160:(i + 1) * 160]),
+        (RELAY_IP, port["a"])))
+    amp_d = goertzel(pcmu_of(got[phones["d"].rtp]), 600)
+    check(amp_d > 4000, "after c went: D still hears A (600 Hz at %.0f)"
+          % amp_d)
+
     r = ctl.request("unmix", call="k1", mixer="m")
     check(r and r.get("result") == "ok", "unmix: ok (%s)" % r)
     pump_many(socks, 0.1)
