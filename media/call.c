@@ -253,6 +253,17 @@ struct list *call_mixers(struct call *call)
 }
 
 
+/**
+ * @param call Call
+ *
+ * @return True if it has neither legs nor mixers (nothing left of it)
+ */
+bool call_empty(const struct call *call)
+{
+	return !call || (!list_head(&call->legl) && !list_head(&call->mixl));
+}
+
+
 /** @return Calls in service, over all connections */
 uint32_t call_count(void)
 {

@@ -406,17 +406,20 @@ static int leg_get(struct req *rq, struct leg **legp);
 
 /* delete with "leg": that leg and the one bridged to it (the pair its
  * offer made) go, out of their mixer, recordings ended; the call, its
- * other legs and its mixers stay */
+ * other legs and its mixers stay (a call left with neither goes) */
 static int pair_delete(struct req *rq)
 {
 	struct odict *arr = NULL, *lo = NULL;
 	struct leg *legv[2];
+	struct call *call;
 	unsigned i, n = 0;
 	int err;
 
 	err = leg_get(rq, &legv[0]);
 	if (err)
 		return err;
+
+	call = legv[0]->call;
 
 	/* only the control thread writes peer */
 	legv[1] = legv[0]->peer;
@@ -442,6 +445,9 @@ static int pair_delete(struct req *rq)
 
 	for (i = 0; i < n; i++)
 		leg_release(legv[i]);
+
+	if (call_empty(call))
+		mem_deref(call);
 
 	return err;
 }
@@ -927,9 +933,12 @@ static int cmd_unmix(struct req *rq)
 	if (err)
 		return err;
 
-	/* its recording ends, then its legs leave it */
+	/* its recording ends, then its legs leave it; a call of whose
+	 * legs all went goes with its last mixer */
 	rec_end(NULL, m);
 	mem_deref(m);
+	if (call_empty(call))
+		mem_deref(call);
 
 	return 0;
 }

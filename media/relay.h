@@ -463,6 +463,7 @@ struct leg *call_leg_apply(const struct call *call, call_leg_h *h,
 			   void *arg);
 uint32_t call_count(void);
 struct list *call_mixers(struct call *call);
+bool call_empty(const struct call *call);
 
 
 /* ---- mixers (mixer.c, mixer_tick.c, attach.c) ---- */
