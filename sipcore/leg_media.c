@@ -28,14 +28,6 @@
 #include <re_dbg.h>
 
 
-/** One side of a leg's media: a player or a recorder */
-struct side {
-	struct relay_req *req;  /**< Its request in flight            */
-	leg_media_h *h;         /**< Owner's handler, NULL: idle      */
-	void *arg;              /**< Its argument                     */
-	char *what;             /**< The file, or the tone's name     */
-};
-
 /** A leg's place at the relay */
 struct leg_media {
 	struct leg *leg;        /**< The leg (it holds us)            */
@@ -46,28 +38,19 @@ struct leg_media {
 	struct media_answer *ans; /**< Answering it (own call)        */
 	leg_media_h *answerh;   /**< Answered (leg_answer_media)      */
 	void *answer_arg;       /**< Its argument                     */
-	struct side play;       /**< Prompt or tone                   */
-	struct side rec;        /**< Recording                        */
+	struct media_side play; /**< Prompt or tone                   */
+	struct media_side rec;  /**< Recording                        */
 };
 
 static uint32_t next_rid;         /**< Own relay calls made          */
-
-
-static void side_reset(struct side *s)
-{
-	s->req = mem_deref(s->req);
-	s->what = mem_deref(s->what);
-	s->h = NULL;
-	s->arg = NULL;
-}
 
 
 static void destructor(void *arg)
 {
 	struct leg_media *m = arg;
 
-	side_reset(&m->play);
-	side_reset(&m->rec);
+	media_side_reset(&m->play);
+	media_side_reset(&m->rec);
 	mem_deref(m->ans);
 
 	/* the relay frees an own call's legs (and ends its recording) */
@@ -86,21 +69,6 @@ static struct media_target target(const struct leg_media *m)
 	struct media_target t = {m->rc, m->rid, "leg", m->name};
 
 	return t;
-}
-
-
-/* the side is over: its owner hears it, once; the handler may start
- * the next at once */
-static void side_end(struct leg_media *m, struct side *s, int err,
-		     uint32_t ms)
-{
-	leg_media_h *h = s->h;
-	void *arg = s->arg;
-
-	side_reset(s);
-
-	if (h)
-		h(m->leg, err, ms, arg);
 }
 
 
@@ -129,6 +97,8 @@ int leg_media_bind(struct leg *leg, struct relay_call *rc, const char *rid,
 
 	m->leg = leg;
 	m->rc = mem_ref(rc);
+	media_side_init(&m->play, leg, false);
+	media_side_init(&m->rec, leg, false);
 	err  = str_dup(&m->rid, rid);
 	err |= str_dup(&m->name, name);
 	if (err) {
@@ -236,58 +206,20 @@ int leg_answer_media(struct leg *leg, leg_media_h *answerh, void *arg)
 }
 
 
-static void play_resp_handler(int err, const struct odict *reply,
-			      void *arg)
-{
-	struct leg_media *m = arg;
-	(void)reply;
-
-	m->play.req = mem_deref(m->play.req);
-
-	if (err)
-		side_end(m, &m->play, err, 0);
-}
-
-
-/* a play or a tone: what plays now is replaced (ECANCELED to its
- * owner, after the new one is asked for) */
+/* a play or a tone, in place of what plays */
 static int play_start(struct leg *leg, bool tone, const char *what,
 		      bool loop, leg_media_h *endh, void *arg)
 {
 	struct leg_media *m = leg_media(leg);
+	union media_h h = {.leg = endh};
 	struct media_target t;
-	struct side old;
-	int err;
 
 	if (!m)
 		return ENOTCONN;
 
-	if (!str_isset(what))
-		return EINVAL;
-
-	old = m->play;
-	memset(&m->play, 0, sizeof(m->play));
-
 	t = target(m);
-	err = str_dup(&m->play.what, what);
-	if (!err)
-		err = media_req_play(&t, &m->play.req, play_resp_handler, m,
-				     tone, what, loop);
-	if (err) {
-		side_reset(&m->play);
-		m->play = old;
-		return err;
-	}
 
-	m->play.h = endh;
-	m->play.arg = arg;
-
-	mem_deref(old.req);
-	mem_deref(old.what);
-	if (old.h)
-		old.h(leg, ECANCELED, 0, old.arg);
-
-	return 0;
+	return media_side_play(&m->play, &t, tone, what, loop, h, arg);
 }
 
 
@@ -340,32 +272,13 @@ int leg_stop(struct leg *leg)
 {
 	struct leg_media *m = leg_media(leg);
 	struct media_target t;
-	int err;
 
 	if (!m)
 		return ENOTCONN;
 
-	if (!m->play.what)
-		return ENOENT;
-
 	t = target(m);
-	err = media_req_simple(&t, NULL, NULL, NULL, "stop");
 
-	side_end(m, &m->play, ECANCELED, 0);
-
-	return err;
-}
-
-
-static void rec_resp_handler(int err, const struct odict *reply, void *arg)
-{
-	struct leg_media *m = arg;
-	(void)reply;
-
-	m->rec.req = mem_deref(m->rec.req);
-
-	if (err)
-		side_end(m, &m->rec, err, 0);
+	return media_side_stop(&m->play, &t);
 }
 
 
@@ -385,47 +298,15 @@ int leg_record(struct leg *leg, const char *file, leg_media_h *endh,
 	       void *arg)
 {
 	struct leg_media *m = leg_media(leg);
+	union media_h h = {.leg = endh};
 	struct media_target t;
-	int err;
 
 	if (!m)
 		return ENOTCONN;
 
-	if (!str_isset(file))
-		return EINVAL;
-
-	if (m->rec.what)
-		return EALREADY;
-
 	t = target(m);
-	err = str_dup(&m->rec.what, file);
-	if (!err)
-		err = media_req_record(&t, &m->rec.req, rec_resp_handler, m,
-				       file);
-	if (err) {
-		side_reset(&m->rec);
-		return err;
-	}
 
-	m->rec.h = endh;
-	m->rec.arg = arg;
-
-	return 0;
-}
-
-
-static void rec_stop_resp_handler(int err, const struct odict *reply,
-				  void *arg)
-{
-	struct leg_media *m = arg;
-	uint32_t ms = 0;
-
-	m->rec.req = mem_deref(m->rec.req);
-
-	if (!err)
-		err = media_recorded(reply, &ms);
-
-	side_end(m, &m->rec, err, ms);
+	return media_side_record(&m->rec, &t, file, h, arg);
 }
 
 
@@ -446,20 +327,14 @@ int leg_record_stop(struct leg *leg)
 	if (!m)
 		return ENOTCONN;
 
-	if (!m->rec.what)
-		return ENOENT;
-
-	/* the record request's own reply is of no interest any more */
-	m->rec.req = mem_deref(m->rec.req);
 	t = target(m);
 
-	return media_req_simple(&t, &m->rec.req, rec_stop_resp_handler, m,
-				"record_stop");
+	return media_side_record_stop(&m->rec, &t);
 }
 
 
 /**
- * A played or recorded event of the relay for a leg (call.c)
+ * A played or recorded event of the relay for a leg (call.c, mixer.c)
  *
  * @param leg   Leg
  * @param event "played" or "recorded"
@@ -469,20 +344,11 @@ void leg_media_event(struct leg *leg, const char *event,
 		     const struct odict *msg)
 {
 	struct leg_media *m = leg_media(leg);
-	uint32_t ms;
-	int err;
 
-	if (!m)
-		return;
-
-	if (!str_cmp(event, "played") && media_played(msg, m->play.what)) {
-		side_end(m, &m->play, 0, 0);
-	}
-	else if (!str_cmp(event, "recorded") && m->rec.what &&
-		 !str_cmp(odict_string(msg, "file"), m->rec.what)) {
-		err = media_recorded(msg, &ms);
-		side_end(m, &m->rec, err, ms);
-	}
+	if (m && !str_cmp(event, "played"))
+		media_side_played(&m->play, msg);
+	else if (m && !str_cmp(event, "recorded"))
+		media_side_recorded(&m->rec, msg);
 }
 
 

@@ -36,14 +36,6 @@ struct part {
 	void *arg;                /**< Its argument                   */
 };
 
-/** What the mix itself plays or records */
-struct mixer_side {
-	struct relay_req *req;    /**< In flight                      */
-	mixer_media_h *h;         /**< Owner's handler, NULL: idle    */
-	void *arg;                /**< Its argument                   */
-	char *what;               /**< File, or tone                  */
-};
-
 /** A mixer */
 struct mixer {
 	struct relay_call *rc;    /**< Its relay call                 */
@@ -51,8 +43,8 @@ struct mixer {
 	struct list partl;        /**< Legs in it                     */
 	uint32_t nparts;          /**< Legs ever answered into it     */
 	bool mixed;               /**< "mix" was sent                 */
-	struct mixer_side play;   /**< Prompt or tone to all          */
-	struct mixer_side rec;    /**< Recording of the mix           */
+	struct media_side play;   /**< Prompt or tone to all          */
+	struct media_side rec;    /**< Recording of the mix           */
 };
 
 static const char * const modev[] = {"both", "listen", "speak"};
@@ -66,28 +58,6 @@ static struct media_target target(const struct mixer *m, const char *leg)
 				 leg ? leg : mixer_name};
 
 	return t;
-}
-
-
-static void side_reset(struct mixer_side *s)
-{
-	s->req = mem_deref(s->req);
-	s->what = mem_deref(s->what);
-	s->h = NULL;
-	s->arg = NULL;
-}
-
-
-static void side_end(struct mixer *m, struct mixer_side *s, int err,
-		     uint32_t ms)
-{
-	mixer_media_h *h = s->h;
-	void *arg = s->arg;
-
-	side_reset(s);
-
-	if (h)
-		h(m, err, ms, arg);
 }
 
 
@@ -112,8 +82,8 @@ static void destructor(void *arg)
 	struct mixer *m = arg;
 
 	list_flush(&m->partl);
-	side_reset(&m->play);
-	side_reset(&m->rec);
+	media_side_reset(&m->play);
+	media_side_reset(&m->rec);
 
 	/* the relay frees the legs and ends the mix's recording */
 	if (m->rc)
@@ -147,9 +117,7 @@ static void event_handler(const char *event, const struct odict *msg,
 	struct mixer *m = arg;
 	const char *leg = odict_string(msg, "leg");
 	struct part *p = leg ? part_find(m, leg, NULL) : NULL;
-	uint32_t ms;
 	char digit;
-	int err;
 
 	if (p && !str_cmp(event, "dtmf")) {
 		digit = relay_event_digit(msg);
@@ -164,13 +132,11 @@ static void event_handler(const char *event, const struct odict *msg,
 	else if (p) {
 		leg_media_event(p->leg, event, msg);
 	}
-	else if (!leg && !str_cmp(event, "played") &&
-		 media_played(msg, m->play.what)) {
-		side_end(m, &m->play, 0, 0);
+	else if (!leg && !str_cmp(event, "played")) {
+		media_side_played(&m->play, msg);
 	}
-	else if (!leg && !str_cmp(event, "recorded") && m->rec.what) {
-		err = media_recorded(msg, &ms);
-		side_end(m, &m->rec, err, ms);
+	else if (!leg && !str_cmp(event, "recorded")) {
+		media_side_recorded(&m->rec, msg);
 	}
 }
 
@@ -217,6 +183,8 @@ int mixer_alloc(struct mixer **mp)
 	if (!m)
 		return ENOMEM;
 
+	media_side_init(&m->play, m, true);
+	media_side_init(&m->rec, m, true);
 	(void)re_snprintf(m->rid, sizeof(m->rid), "r%u", ++next_rid);
 	err = relay_attach(&m->rc, m->rid, event_handler, down_handler, m);
 	if (err)
@@ -372,19 +340,6 @@ uint32_t mixer_count(const struct mixer *m)
 }
 
 
-static void play_resp_handler(int err, const struct odict *reply,
-			      void *arg)
-{
-	struct mixer *m = arg;
-	(void)reply;
-
-	m->play.req = mem_deref(m->play.req);
-
-	if (err)
-		side_end(m, &m->play, err, 0);
-}
-
-
 /**
  * Play a WAV file, or a tone ("beep"...), to everyone in the mix
  *
@@ -400,57 +355,19 @@ static void play_resp_handler(int err, const struct odict *reply,
 int mixer_play(struct mixer *m, const char *file, const char *tone,
 	       bool loop, mixer_media_h *endh, void *arg)
 {
+	union media_h h = {.mixer = endh};
 	struct media_target t;
-	struct mixer_side old;
-	int err;
 
-	if (!m || (!str_isset(file) && !str_isset(tone)))
+	if (!m)
 		return EINVAL;
 
 	if (!m->rc || !m->mixed)
 		return ENOTCONN;
 
-	old = m->play;
-	memset(&m->play, 0, sizeof(m->play));
-
 	t = target(m, NULL);
-	err = str_dup(&m->play.what, file ? file : tone);
-	if (!err)
-		err = media_req_play(&t, &m->play.req, play_resp_handler, m,
-				     !file, m->play.what, loop);
-	if (err) {
-		side_reset(&m->play);
-		m->play = old;
-		return err;
-	}
 
-	m->play.h = endh;
-	m->play.arg = arg;
-
-	mem_deref(old.req);
-	mem_deref(old.what);
-	if (old.h)
-		old.h(m, ECANCELED, 0, old.arg);
-
-	return 0;
-}
-
-
-static void rec_resp_handler(int err, const struct odict *reply, void *arg)
-{
-	struct mixer *m = arg;
-	uint32_t ms = 0;
-
-	m->rec.req = mem_deref(m->rec.req);
-
-	/* the reply to record_stop has the length; to record, nothing */
-	if (!err) {
-		err = media_recorded(reply, &ms);
-		if (err == EPROTO)
-			return;
-	}
-
-	side_end(m, &m->rec, err, ms);
+	return media_side_play(&m->play, &t, !file, file ? file : tone, loop,
+			       h, arg);
 }
 
 
@@ -469,32 +386,18 @@ static void rec_resp_handler(int err, const struct odict *reply, void *arg)
 int mixer_record(struct mixer *m, const char *file, mixer_media_h *endh,
 		 void *arg)
 {
+	union media_h h = {.mixer = endh};
 	struct media_target t;
-	int err;
 
-	if (!m || !str_isset(file))
+	if (!m)
 		return EINVAL;
 
 	if (!m->rc || !m->mixed)
 		return ENOTCONN;
 
-	if (m->rec.what)
-		return EALREADY;
-
 	t = target(m, NULL);
-	err = str_dup(&m->rec.what, file);
-	if (!err)
-		err = media_req_record(&t, &m->rec.req, rec_resp_handler, m,
-				       file);
-	if (err) {
-		side_reset(&m->rec);
-		return err;
-	}
 
-	m->rec.h = endh;
-	m->rec.arg = arg;
-
-	return 0;
+	return media_side_record(&m->rec, &t, file, h, arg);
 }
 
 
@@ -510,12 +413,10 @@ int mixer_record_stop(struct mixer *m)
 {
 	struct media_target t;
 
-	if (!m || !m->rec.what)
+	if (!m || !m->rc)
 		return ENOENT;
 
-	m->rec.req = mem_deref(m->rec.req);
 	t = target(m, NULL);
 
-	return media_req_simple(&t, &m->rec.req, rec_resp_handler, m,
-				"record_stop");
+	return media_side_record_stop(&m->rec, &t);
 }

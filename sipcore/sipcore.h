@@ -442,15 +442,36 @@ struct media_target {
 	const char *name;              /**< Its name                      */
 };
 
-int  media_req_play(const struct media_target *t, struct relay_req **reqp,
-		    relay_resp_h *h, void *arg, bool tone, const char *what,
-		    bool loop);
+/** The owner's handler of a media side */
+union media_h {
+	leg_media_h *leg;              /**< Of a leg                      */
+	mixer_media_h *mixer;          /**< Of a mixer                    */
+};
+
+/** What plays, or records, on a leg or a mixer (media_side.c) */
+struct media_side {
+	void *owner;                   /**< The leg or the mixer          */
+	bool mixer;                    /**< ... which                     */
+	struct relay_req *req;         /**< In flight                     */
+	union media_h h;               /**< Told once when it ends        */
+	void *arg;                     /**< Its argument                  */
+	char *what;                    /**< File or tone, NULL: idle      */
+};
+
 int  media_req_simple(const struct media_target *t, struct relay_req **reqp,
 		      relay_resp_h *h, void *arg, const char *command);
-int  media_req_record(const struct media_target *t, struct relay_req **reqp,
-		      relay_resp_h *h, void *arg, const char *file);
-bool media_played(const struct odict *msg, const char *what);
-int  media_recorded(const struct odict *msg, uint32_t *ms);
+void media_side_init(struct media_side *s, void *owner, bool mixer);
+void media_side_reset(struct media_side *s);
+int  media_side_play(struct media_side *s, const struct media_target *t,
+		     bool tone, const char *what, bool loop, union media_h h,
+		     void *arg);
+int  media_side_stop(struct media_side *s, const struct media_target *t);
+int  media_side_record(struct media_side *s, const struct media_target *t,
+		       const char *file, union media_h h, void *arg);
+int  media_side_record_stop(struct media_side *s,
+			    const struct media_target *t);
+void media_side_played(struct media_side *s, const struct odict *msg);
+void media_side_recorded(struct media_side *s, const struct odict *msg);
 
 struct media_answer;
 typedef void (media_answer_h)(int err, void *arg);

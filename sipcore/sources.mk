@@ -25,7 +25,7 @@ libsipcore_a_SOURCES = \
 	sipcore/leg.c \
 	sipcore/leg_media.c \
 	sipcore/media_answer.c \
-	sipcore/media_req.c \
+	sipcore/media_side.c \
 	sipcore/mixer.c \
 	sipcore/dial.c \
 	sipcore/bridge.c \
