@@ -1,8 +1,9 @@
 /**
  * @file audiotest.c  The audio test (*43): hear yourself through the PBX
  *
- * A phone dials *43: it hears how to use it (the audio_test prompt), a
- * beep, then what its party says is recorded until the pound key (or
+ * A phone dials *43: it hears how to use it (the audio_test prompt; the
+ * pound key skips it), a beep, then what its party says is recorded
+ * until the pound key (or
  * RECORD_MAX_S), played back, and after "goodbye" the PBX hangs up. It
  * tests a phone's microphone, speaker and codec through the relay, and
  * the way there, the way an office checks a new phone.
@@ -35,6 +36,7 @@ struct audiotest {
 	void *arg;                /**< Its argument                   */
 	struct tmr tmr;           /**< Recording limit                */
 	char file[PATH_SIZE];     /**< The recording                  */
+	bool intro;               /**< The prompt plays               */
 	bool recording;           /**< Being recorded                 */
 	bool hungup;              /**< The caller hung up meanwhile   */
 };
@@ -164,6 +166,7 @@ static void intro_end_handler(struct leg *leg, int err, uint32_t ms,
 	(void)ms;
 	(void)err;
 
+	at->intro = false;
 	if (leg_tone(leg, "beep", beep_end_handler, at))
 		goodbye(at);
 }
@@ -173,6 +176,13 @@ static void event_handler(struct leg *leg, enum leg_event ev,
 			  const struct leg_evinfo *info, void *arg)
 {
 	struct audiotest *at = arg;
+
+	/* the pound key ends the prompt (then the beep), or the
+	 * recording */
+	if (ev == LEG_EV_DTMF && info->digit == '#' && at->intro) {
+		(void)leg_stop(leg);
+		return;
+	}
 
 	if (ev == LEG_EV_DTMF && info->digit == '#' && at->recording) {
 		if (leg_record_stop(leg))
@@ -206,13 +216,16 @@ static void answered_handler(struct leg *leg, int err, uint32_t ms,
 		return;
 	}
 
-	if (prompt_path(path, sizeof(path), "audio_test"))
-		err = leg_tone(leg, "beep", beep_end_handler, at);
-	else
+	at->intro = !prompt_path(path, sizeof(path), "audio_test");
+	if (at->intro)
 		err = leg_play(leg, path, false, intro_end_handler, at);
+	else
+		err = leg_tone(leg, "beep", beep_end_handler, at);
 
-	if (err)
+	if (err) {
+		at->intro = false;
 		goodbye(at);
+	}
 }
 
 

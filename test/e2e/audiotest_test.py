@@ -29,8 +29,9 @@ Nothing else ever sends 700 Hz to that phone (there is no echo path), so
   7  a second phone dials *43 and hangs up in the middle of the recording
      (before '#'): the recording being made is not left behind
   8  the PBX stays up: switchboard and its relay are there, and a third
-     call to *43 is answered (hung up during the prompt; still no file
-     left)
+     call to *43 is answered; its '#' 1 s into the prompt ends the prompt:
+     on the wire the beep comes within 0.8 s of it (hung up 1.5 s later,
+     while recorded; still no file left)
 
 What the phone heard is taken from its sndfile recording (audio.analyse,
 50 ms frames); when packets can be captured on lo (AF_PACKET: root or the
@@ -256,7 +257,8 @@ class Test:
                        Check(5, "the PBX hangs up by itself"),
                        Check(6, "no recording left in the media directory"),
                        Check(7, "hang-up while recording leaves no file"),
-                       Check(8, "the PBX stays up, *43 answers again")]
+                       Check(8, "the PBX stays up, *43 answers again, "
+                             "'#' skips the prompt")]
 
     def check(self, n):
         return self.checks[n - 1]
@@ -758,10 +760,30 @@ class Test:
                 FEATURE, str(e).split("; events seen")[0],
                 self.flow(t_dial, a), self.log_excerpt(since)))
             return
-        time.sleep(0.5)
+        # '#' 1 s into the prompt: the beep at once, not at its end
+        m_ans = ev["_t"]
+        time.sleep(max(0.0, m_ans + 1.0 - time.monotonic()))
+        m_hash = time.monotonic()
+        a.send_dtmf("#")
+        time.sleep(1.5)
         a.hangup()
         a.wait_event("CALL_CLOSED", 5)
+        m_end = time.monotonic()
         left = self.wait_media_empty(set())
+        skip = ""
+        if self.sniffer is not None and self.prompt_s:
+            items, _ = self.sniffer.heard(self.ports(a), wall(m_ans),
+                                          wall(m_end))
+            beeps = [t - wall(m_hash) for t, c in items if c == "beep"]
+            if not beeps or not 0.0 <= beeps[0] <= 0.8:
+                c8.failed("'#' 1.0 s into the %.1f s prompt: no beep within "
+                          "0.8 s of it (beep packets at %s s after the '#')"
+                          % (self.prompt_s, [round(x, 2) for x in beeps[:3]]))
+                return
+            skip = ", '#' 1.0 s into the %.1f s prompt: beep %.2f s after " \
+                "it" % (self.prompt_s, beeps[0])
+        elif self.prompt_s:
+            skip = ", prompt skip not checked (%s)" % self.sniff_note
         if left:
             c8.failed("answered, but left in the media dir: %s" % left)
         elif not self.sb.alive():
@@ -769,9 +791,9 @@ class Test:
                       % self.sb.proc.returncode)
         else:
             c8.passed("switchboard pid %d up, relay ready, %s answered "
-                      "again in %.2f s, hung up during the prompt, media "
+                      "again in %.2f s%s, hung up while recording, media "
                       "dir empty" % (self.sb.pid, FEATURE,
-                                     ev["_t"] - m_dial))
+                                     ev["_t"] - m_dial, skip))
 
     # ---- all ---------------------------------------------------------------
 
