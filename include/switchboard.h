@@ -67,9 +67,10 @@ const struct sa *leg_source(const struct leg *leg);
 
 
 /*
- * Media on a leg: prompts, tones and recordings, made by the relay that
- * anchors the leg's media. The keys its party presses come as
- * LEG_EV_DTMF, RFC 4733 and in-band alike.
+ * Media on a leg an app answered (leg_answer_media, mixer_answer):
+ * prompts, tones and recordings, made by the relay that anchors the
+ * leg's media. The keys its party presses come as LEG_EV_DTMF, RFC 4733
+ * and in-band alike.
  */
 
 /**

@@ -10,8 +10,7 @@
  *
  * A call to an app (a feature code) goes to the app at once, which
  * answers it (leg_answer_media, mixer_answer) and says when it is done;
- * its record is written then. The legs of an answered two-party call
- * are bound to their relay legs, for the media API (leg_media.c).
+ * its record is written then.
  */
 #include <errno.h>
 #include <limits.h>
@@ -331,23 +330,6 @@ static void bridge_answer_handler(struct bridge *br, struct leg *from,
 }
 
 
-/* the answered legs to their relay legs, for the media API */
-static int media_bind(struct call *call)
-{
-	int err = 0;
-
-	if (!call->relayed)
-		return 0;
-
-	if (call->in)
-		err = leg_media_bind(call->in, call->rc, call->rid, "a");
-	if (!err && call->out)
-		err = leg_media_bind(call->out, call->rc, call->rid, "b");
-
-	return err;
-}
-
-
 static void answered_resp_handler(int err, const struct odict *reply,
 				  void *arg)
 {
@@ -363,8 +345,6 @@ static void answered_resp_handler(int err, const struct odict *reply,
 	}
 
 	err = leg_answer(call->in, sdp);
-	if (!err)
-		err = media_bind(call);
 	if (!err)
 		err = hold_alloc(&call->hold, call->rc, call->rid,
 				 call->cdr.call_id);
@@ -666,12 +646,6 @@ static void relay_event_handler(const char *event, const struct odict *msg,
 			   !str_cmp(leg, "a") ? "caller" : "callee", digit,
 			   odict_string(msg, "source"));
 		leg_dtmf(!str_cmp(leg, "a") ? call->in : call->out, digit);
-		return;
-	}
-
-	if (!str_cmp(event, "played") || !str_cmp(event, "recorded")) {
-		leg_media_event(!str_cmp(leg, "a") ? call->in : call->out,
-				event, msg);
 		return;
 	}
 

@@ -2,22 +2,15 @@
  * @file leg_media.c  Prompts, tones and recordings on a leg: the call
  *                    engine's media API, over the leg's relay
  *
- * A leg whose media the relay anchors is bound to its place there: the
- * call at the relay and the relay leg facing its party (call.c binds a
- * two-party call's legs, mixer.c a room's). An app answers a call with
- * leg_answer_media: the leg gets a relay call of its own, whose other
- * leg ("b") faces nobody (the engine answers for it, sdp_local.c), and
- * whose events come here: keys, prompts ended, RTP timeout (the leg
- * ends), and the relay lost. leg_play, leg_tone and leg_record ask the
- * relay; what ends them
- * reaches the owner's handler once: the relay's `played` or `recorded`
- * event or record_stop's reply (err 0), a stop or a replacing play
- * (ECANCELED), or the relay refusing (its error). A leg that goes away
- * takes its handlers with it, unheard.
- *
- * The relay sends no `played` for what a stop or a new play ended, but
- * one may cross a new play on the wire: an event is taken for the
- * player only if it names the file or tone that plays.
+ * A leg an app answered is bound to its place at the relay: the call
+ * there and the relay leg facing its party. With leg_answer_media the
+ * leg gets a relay call of its own, whose other leg ("b") faces nobody
+ * (the engine answers for it, sdp_local.c), and whose events come here:
+ * keys, prompts ended, RTP timeout (the leg ends), the relay lost; in a
+ * mixer it is a leg of the mixer's call (mixer.c). leg_play, leg_tone
+ * and leg_record ask the relay; what ends them reaches the owner's
+ * handler once (media_side.c). A leg that goes away takes its handlers
+ * with it, unheard.
  */
 #include <string.h>
 #include <re.h>
@@ -73,7 +66,7 @@ static struct media_target target(const struct leg_media *m)
 
 
 /**
- * Bind a leg to its place at the relay (call.c, mixer.c)
+ * Bind a leg to its place at the relay (leg_answer_media, mixer.c)
  *
  * @param leg  Leg
  * @param rc   Its call's relay (NULL: set by the caller, then)
@@ -334,7 +327,7 @@ int leg_record_stop(struct leg *leg)
 
 
 /**
- * A played or recorded event of the relay for a leg (call.c, mixer.c)
+ * A played or recorded event of the relay for a leg (mixer.c)
  *
  * @param leg   Leg
  * @param event "played" or "recorded"

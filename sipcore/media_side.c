@@ -6,8 +6,10 @@
  * A play or tone replaces what plays (ECANCELED to its owner, after the
  * new one is asked for); a stop ends it (ECANCELED); the relay refusing
  * ends it with its error; a played event naming what plays ends it
- * (0). A recording ends with the reply to record_stop or a recorded
- * event naming its file: 0 and its length, or EIO.
+ * (0: the relay sends none for what a stop or a new play ended, but one
+ * may cross a new play on the wire). A recording ends with the reply
+ * to record_stop or a recorded event naming its file: 0 and its
+ * length, or EIO.
  */
 #include <string.h>
 #include <re.h>
